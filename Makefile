@@ -1,0 +1,28 @@
+# The two commands a newcomer runs: `make demo` and `make test`.
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+
+.PHONY: demo test install install-test bench clean
+
+$(BIN)/python:
+	$(PY) -m venv $(VENV)
+	$(BIN)/python -m pip install --upgrade pip
+
+install: $(BIN)/python
+	$(BIN)/pip install -e .
+
+install-test: $(BIN)/python
+	$(BIN)/pip install -e '.[test]'
+
+demo: install
+	$(BIN)/staticml quickstart
+
+test: install-test
+	$(BIN)/python -m pytest -n 2 tests
+
+bench: install-test
+	$(BIN)/python bench/pipelines.py
+
+clean:
+	rm -rf $(VENV) dist build .pytest_cache
