@@ -1,0 +1,1 @@
+"""Data contracts: input schema and row encoding (later: fingerprint, profile, drift)."""

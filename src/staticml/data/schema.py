@@ -1,0 +1,183 @@
+"""Input schema: which columns a model takes, and turning user rows into slot values.
+
+The schema is inferred from the fitted model (``feature_names_in_``) and the sample's dtypes:
+numbers and booleans are ``number`` columns, strings (object, ``str``, ``category``) are
+``string`` columns. Encoding a row for the artifact maps each string to its code in the
+column's vocabulary (-1 = never seen, NaN = missing), which is the flat C entry point's input.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+
+from ..errors import E_ARGUMENT, InputError, UnsupportedModelError
+from ..ir.ops import InputColumn
+
+
+def _is_pandas(x: Any) -> bool:
+    return type(x).__module__.startswith("pandas") and hasattr(x, "columns")
+
+
+def _column_kind(values: np.ndarray, name: str) -> str:
+    if values.dtype.kind in "biuf":
+        return "number"
+    if values.dtype.kind in "OUS" or str(values.dtype) in ("str", "string", "category"):
+        kinds = set()
+        for v in values:
+            if v is None or (isinstance(v, float) and np.isnan(v)):
+                continue
+            kinds.add("string" if isinstance(v, str) else "number"
+                      if isinstance(v, (int, float, np.number, bool, np.bool_)) else type(v).__name__)
+        if kinds <= {"string"}:
+            return "string"
+        if kinds == {"number"}:
+            return "number"
+        raise UnsupportedModelError(
+            f"column {name!r} mixes value types {sorted(kinds)} in the sample; "
+            "give it one type (all strings or all numbers)"
+        )
+    raise UnsupportedModelError(f"column {name!r} has unsupported dtype {values.dtype}")
+
+
+def infer_inputs(model: Any, sample: Any) -> list[InputColumn]:
+    """Input columns of ``model`` with their kinds taken from ``sample``."""
+    names_in = getattr(model, "feature_names_in_", None)
+    n_in = getattr(model, "n_features_in_", None)
+    if _is_pandas(sample):
+        names = [str(c) for c in (names_in if names_in is not None else sample.columns)]
+        missing = [c for c in names if c not in sample.columns]
+        if missing:
+            raise UnsupportedModelError(f"sample lacks the model's input columns {missing}")
+        cols = [np.asarray(sample[c].to_numpy()) for c in names]
+    else:
+        arr = np.asarray(sample)
+        if arr.ndim != 2:
+            raise UnsupportedModelError(f"sample must be 2-D, got shape {arr.shape}")
+        if n_in is not None and arr.shape[1] != n_in:
+            raise UnsupportedModelError(
+                f"sample has {arr.shape[1]} columns but the model was fitted on {n_in}")
+        names = ([str(c) for c in names_in] if names_in is not None
+                 else [f"x{i}" for i in range(arr.shape[1])])
+        cols = [arr[:, i] for i in range(arr.shape[1])]
+    return [InputColumn(n, _column_kind(c, n)) for n, c in zip(names, cols)]
+
+
+class RowEncoder:
+    """Turns DataFrames, arrays and dicts into the float64 slot matrix the artifact reads.
+
+    Built once per artifact from the manifest's schema; holds the string→code tables.
+    """
+
+    def __init__(self, inputs: Sequence[InputColumn]) -> None:
+        self.inputs = list(inputs)
+        self.names = [c.name for c in inputs]
+        self.n = len(inputs)
+        self.string_cols = [i for i, c in enumerate(inputs) if c.dtype == "string"]
+        self.codes: dict[int, dict[str, int]] = {
+            i: {s: k for k, s in enumerate(inputs[i].vocabulary)} for i in self.string_cols
+        }
+        self.all_numeric = not self.string_cols
+
+    # -- matrices ---------------------------------------------------------------------
+    def encode(self, x: Any) -> np.ndarray:
+        if _is_pandas(x):
+            return self._encode_frame(x)
+        if isinstance(x, Mapping):
+            return self.encode_dict(x)[None, :]
+        arr = np.asarray(x)
+        if arr.ndim == 1 and arr.shape[0] == self.n and self.n > 1:
+            raise InputError(
+                f"expected a 2-D array of shape (n_rows, {self.n}); got a 1-D array. "
+                "Use X.reshape(1, -1) for a single row.")
+        if arr.ndim != 2:
+            raise InputError(f"expected a 2-D array of shape (n_rows, {self.n}); got shape "
+                             f"{arr.shape}")
+        if arr.shape[1] != self.n:
+            raise InputError(
+                f"expected {self.n} columns ({', '.join(self.names[:8])}"
+                f"{', ...' if self.n > 8 else ''}); got {arr.shape[1]}. Pass the columns "
+                "the model was trained on, in training order, or a DataFrame by name.")
+        if self.all_numeric:
+            if arr.dtype.kind in "biuf":
+                return np.ascontiguousarray(arr, dtype=np.float64)
+        return np.column_stack([self._encode_column(i, arr[:, i]) for i in range(self.n)]) \
+            if arr.shape[0] else np.empty((0, self.n))
+
+    def _encode_frame(self, df: Any) -> np.ndarray:
+        missing = [c for c in self.names if c not in df.columns]
+        if missing:
+            raise InputError(
+                f"input is missing column(s) {missing}; the model needs "
+                f"{self.names}. Add the column(s) (NaN where unknown) or rebuild the model "
+                "without them.", column=missing[0])
+        out = np.empty((len(df), self.n))
+        for i, name in enumerate(self.names):
+            out[:, i] = self._encode_column(i, df[name].to_numpy())
+        return out
+
+    def _encode_column(self, i: int, values: np.ndarray) -> np.ndarray:
+        col = self.inputs[i]
+        if col.dtype == "number":
+            if values.dtype.kind in "biuf":
+                return values.astype(np.float64, copy=False)
+            try:
+                return np.array([np.nan if v is None else float(v) for v in values],
+                                dtype=np.float64)
+            except (TypeError, ValueError):
+                bad = next(v for v in values if not _is_number(v))
+                raise InputError(
+                    f"column {col.name!r} must be numeric but holds {bad!r} "
+                    f"({type(bad).__name__}); convert it to a number or NaN",
+                    column=col.name) from None
+        table = self.codes[i]
+        out = np.empty(len(values))
+        for k, v in enumerate(values):
+            out[k] = self._code(i, table, v)
+        return out
+
+    def _code(self, i: int, table: dict[str, int], v: Any) -> float:
+        if isinstance(v, str):
+            return float(table.get(v, -1))
+        if v is None or (isinstance(v, float) and v != v) or _is_na(v):
+            return np.nan
+        raise InputError(
+            f"column {self.inputs[i].name!r} must hold strings but holds {v!r} "
+            f"({type(v).__name__}); pass it as a string (or None for missing)",
+            column=self.inputs[i].name)
+
+    # -- single rows ------------------------------------------------------------------
+    def encode_dict(self, row: Mapping[str, Any]) -> np.ndarray:
+        out = np.empty(self.n)
+        for i, col in enumerate(self.inputs):
+            try:
+                v = row[col.name]
+            except KeyError:
+                raise InputError(
+                    f"input is missing column {col.name!r}; the model needs {self.names}",
+                    code=E_ARGUMENT, column=col.name) from None
+            if col.dtype == "string":
+                out[i] = self._code(i, self.codes[i], v)
+            elif v is None:
+                out[i] = np.nan
+            elif _is_number(v):
+                out[i] = float(v)
+            else:
+                raise InputError(
+                    f"column {col.name!r} must be numeric but holds {v!r} ({type(v).__name__})",
+                    column=col.name)
+        return out
+
+
+def _is_number(v: Any) -> bool:
+    return isinstance(v, (int, float, np.number, bool, np.bool_)) or v is None
+
+
+def _is_na(v: Any) -> bool:
+    try:
+        import pandas as pd
+
+        return v is pd.NA or v is pd.NaT
+    except ImportError:  # pragma: no cover
+        return False
