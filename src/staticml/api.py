@@ -1,0 +1,203 @@
+"""The public Python surface: ``build``, ``load``, ``verify``.
+
+``build`` runs the whole flow: frontend -> IR -> C -> shared library -> parity check ->
+bundle. Everything is written into a staging directory and published atomically, so a
+failure at any step leaves the output directory as it was.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import platform
+import re
+import shutil
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+import numpy as np
+
+from . import __version__
+from .backends.c.render import ABI_VERSION, render
+from .bundle import files as bf
+from .bundle import manifest as mf
+from .data.schema import infer_inputs
+from .errors import BuildError, ParityError, StaticMLError
+from .frontends import lower
+from .frontends.loading import describe_model, load_model_file, model_sha256
+from .ir import serialize
+from .ir.graph import Graph
+from .ir.layout import output_layout
+from .ir.ops import Classify
+from .runtime.artifact import Artifact
+from .toolchain.compilers import (build_shared, find_compiler, library_filename,
+                                  native_platform)
+from .verification import parity
+from .verification.runner import check_artifact, check_interpreter, rows_for_check
+
+log = logging.getLogger(__name__)
+
+Progress = Callable[[str], None]
+SUPPORTED_TARGETS = ("native",)
+_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
+
+
+def _resolve_model(model: Any, trust_pickle: bool) -> tuple[Any, dict]:
+    if isinstance(model, (str, Path)):
+        obj, info = load_model_file(model, trust_pickle=trust_pickle)
+    else:
+        obj, info = model, {"file": None, "sha256": model_sha256(model)}
+    return obj, info
+
+
+def _versions() -> dict:
+    import sklearn
+
+    return {"python": platform.python_version(), "numpy": np.__version__,
+            "scikit-learn": sklearn.__version__}
+
+
+def _outputs_record(graph: Graph) -> dict:
+    lay = output_layout(graph.head)
+    rec: dict[str, Any] = {"n_outputs": lay.n_outputs}
+    for key in ("proba", "decision", "values"):
+        s = getattr(lay, key)
+        rec[key] = [s.start, s.stop] if s is not None else None
+    if isinstance(graph.head, Classify):
+        rec["classes"] = [c if not isinstance(c, np.generic) else c.item()
+                          for c in graph.head.classes]
+        rec["classes_dtype"] = graph.head.classes_dtype
+    else:
+        rec["squeeze"] = graph.head.squeeze
+    return rec
+
+
+def _schema_record(graph: Graph) -> list[dict]:
+    return [{"name": c.name, "dtype": c.dtype, "vocabulary": list(c.vocabulary)}
+            for c in graph.inputs]
+
+
+def build(model: Any, sample: Any, out: str | Path, name: str = "model",
+          targets: Sequence[str] = ("native",), train_data: Any = None,
+          trust_pickle: bool = False, model_version: str = "1",
+          progress: Progress | None = None) -> Artifact:
+    """Compile ``model`` into a verified bundle at ``out`` and return it loaded.
+
+    Args:
+        model: a fitted estimator, or a path to a ``.skops`` (or, with ``trust_pickle``,
+            ``.pkl``/``.joblib``) file.
+        sample: rows like the training data (DataFrame or 2-D array). Fixes the input
+            schema and is the first half of the parity check (probe rows are the second).
+        out: bundle directory; replaced atomically if it already holds a bundle.
+        name: C identifier used for the library, header and functions (``NAME_predict``).
+        targets: ``["native"]`` (the host platform).
+    """
+    say = progress or (lambda msg: log.info(msg))
+    if not _NAME.match(name):
+        raise BuildError(f"name {name!r} is not a valid C identifier (letters, digits, '_', "
+                         "not starting with a digit); pass e.g. --name churn_model")
+    unknown = [t for t in targets if t not in SUPPORTED_TARGETS]
+    if unknown:
+        raise BuildError(f"target(s) {unknown} are not available in this staticml version; "
+                         f"available: {list(SUPPORTED_TARGETS)}")
+    if train_data is not None:
+        raise BuildError("train_data (training-data fingerprint) is not available in this "
+                         "staticml version yet")
+    out = Path(out)
+    bf.check_destination(out)
+    obj, source = _resolve_model(model, trust_pickle)
+    say(f"lowering {describe_model(obj)} to IR")
+    graph = lower(obj, infer_inputs(obj, sample))
+    staging = bf.staging_dir(out)
+    try:
+        artifact = _build_into(staging, obj, source, graph, sample, name, model_version, say)
+        bf.publish(staging, out)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    del artifact
+    return Artifact.open(out)
+
+
+def _build_into(root: Path, model: Any, source: dict, graph: Graph, sample: Any, name: str,
+                model_version: str, say: Progress) -> Artifact:
+    inputs = _schema_record(graph)
+    schema_json = json.dumps({"name": name, "inputs": inputs}, separators=(",", ":"))
+    version_json = json.dumps({"staticml": __version__, "model_version": model_version,
+                               "model_sha256": source["sha256"], "abi_version": ABI_VERSION},
+                              separators=(",", ":"))
+    banner = (f"generated by staticml {__version__} from {describe_model(model)} "
+              f"(sha256 {source['sha256'][:16]}). Do not edit; rebuild instead.")
+    say("generating C")
+    c = render(graph, name, schema_json, version_json, banner)
+    files = {f"include/{name}.h": c.header, f"src/{name}.c": c.source,
+             "ir.json": json.dumps(serialize.to_dict(graph), separators=(",", ":"))}
+    for rel, text in files.items():
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_text(text, encoding="utf-8")
+
+    compiler = find_compiler()
+    plat = native_platform()
+    lib_rel = f"lib/{plat}/{library_filename(name)}"
+    (root / lib_rel).parent.mkdir(parents=True, exist_ok=True)
+    say(f"compiling {lib_rel} with {compiler.description}")
+    info = build_shared(compiler, root / f"src/{name}.c", root / "include", root / lib_rel)
+
+    manifest = {
+        "format": mf.FORMAT, "format_version": mf.FORMAT_VERSION,
+        "name": name, "model_version": model_version, "staticml_version": __version__,
+        "abi_version": ABI_VERSION,
+        "source_model": {"library": "scikit-learn", "type": describe_model(model),
+                         "class": f"{type(model).__module__}.{type(model).__name__}",
+                         "file": source.get("file"), "sha256": source["sha256"],
+                         "versions": _versions()},
+        "task": graph.task,
+        "inputs": inputs,
+        "outputs": _outputs_record(graph),
+        "targets": {"native": {"platform": plat, "path": lib_rel, **info}},
+        "files": {},
+        "parity": {},
+    }
+    manifest["targets"]["native"].update(bf.file_record(root, lib_rel))
+    manifest["files"] = {rel: bf.file_record(root, rel)
+                         for rel in sorted([*files, lib_rel])}
+    mf.write(root, manifest)
+
+    say("verifying parity on the sample and probe rows")
+    rows, labels = rows_for_check(graph, sample)
+    ref = parity.reference(model, rows)
+    ir_report = check_interpreter(graph, ref, rows, labels)
+    art = Artifact.open(root)
+    report = check_artifact(graph, art, ref, rows, labels, target="native")
+    manifest["parity"] = {"ir": ir_report, "native": report}
+    mf.write(root, manifest)
+    for rep in (ir_report, report):
+        if not rep["passed"]:
+            raise ParityError(parity.summarize_failure(rep), rep)
+    say(f"parity: {report['rows']} rows, {report['label_mismatches']} label mismatches, "
+        f"max abs diff {max(report['max_abs_diff'].values(), default=0.0):.3g}")
+    return art
+
+
+def load(path: str | Path, target: str = "native") -> Artifact:
+    """Open a bundle after checking every file's sha256 against its manifest."""
+    return Artifact.open(path, target=target)
+
+
+def verify(path: str | Path, model: Any, X: Any, trust_pickle: bool = False) -> dict:
+    """Parity report of the bundle at ``path`` against ``model`` on ``X`` plus probe rows.
+
+    Never raises on a mismatch: the report says ``passed: false`` and lists the worst rows.
+    """
+    obj, _ = _resolve_model(model, trust_pickle)
+    art = load(path)
+    graph = serialize.from_dict(json.loads(mf.resolve(art.root, "ir.json").read_text()))
+    rows, labels = rows_for_check(graph, X)
+    ref = parity.reference(obj, rows)
+    reports = {"ir": check_interpreter(graph, ref, rows, labels)}
+    reports[art.target] = check_artifact(graph, art, ref, rows, labels, target=art.target)
+    return {"bundle": str(path), "passed": all(r["passed"] for r in reports.values()),
+            "targets": reports}
+
+
+__all__ = ["build", "load", "verify", "StaticMLError"]

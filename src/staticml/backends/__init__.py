@@ -1,0 +1,1 @@
+"""Backends print the IR in a target language; they never see an estimator."""

@@ -1,0 +1,359 @@
+"""C backend: print a Graph as ``include/NAME.h`` and a self-contained ``src/NAME.c``.
+
+The generated C is tables plus a short, straight-line ``run`` function calling the
+hand-written runtime (``runtime/sm_runtime.h``, ``runtime/sm_math.h``), which is pasted
+into ``NAME.c`` so that one file compiles on its own with any C99 compiler.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from importlib import resources
+
+from ...ir import ops as o
+from ...ir.graph import Graph
+from ...ir.layout import output_layout
+from ...passes.dependencies import blame
+from ..literals import c_array, c_double, c_identifier, c_string
+
+ABI_VERSION = 1
+
+_FN = {"identity": "SM_IDENTITY", "relu": "SM_RELU", "tanh": "SM_TANH", "logistic": "SM_LOGISTIC"}
+_LINK = {"logistic": "SM_LINK_LOGISTIC", "identity": "SM_LINK_IDENTITY",
+         "modified_huber": "SM_LINK_MODIFIED_HUBER"}
+
+
+@dataclass(frozen=True)
+class CSources:
+    header: str
+    source: str
+
+
+def runtime_text() -> str:
+    pkg = resources.files(__package__) / "runtime"
+    return "\n".join((pkg / f).read_text() for f in ("sm_math.h", "sm_runtime.h"))
+
+
+def _i32(name: str, values) -> str:
+    return c_array("int32_t", name, values, fmt=str, per_line=12)
+
+
+def _f64(name: str, values) -> str:
+    return c_array("double", name, values, fmt=c_double, per_line=4)
+
+
+class _OpPrinter:
+    """Collects table definitions and the body of ``run`` while walking the ops."""
+
+    def __init__(self) -> None:
+        self.tables: list[str] = []
+        self.body: list[str] = []
+
+    def emit(self, k: int, op: o.Op) -> None:
+        p = f"op{k}"
+        title = f"/* {k}. {type(op).__name__}{': ' + op.note if op.note else ''} */"
+        self.body.append("    " + title)
+        getattr(self, "_" + type(op).__name__)(p, op)
+
+    def _slots(self, p: str, op) -> None:
+        self.tables.append(_i32(f"{p}_src", op_src(op)))
+        if getattr(op, "dst", None) is not None and not isinstance(op.dst, int):
+            self.tables.append(_i32(f"{p}_dst", op.dst))
+
+    def _call(self, text: str) -> None:
+        self.body.append(f"    {text}")
+
+    def _check(self, text: str) -> None:
+        self.body.append(f"    if ((rc = {text}) != SM_OK) return rc;")
+
+    def _CheckFinite(self, p: str, op: o.CheckFinite) -> None:
+        self._slots(p, op)
+        self._check(f"sm_check_finite(v, {p}_src, {len(op.src)}, {int(op.allow_nan)}, bad)")
+
+    def _Impute(self, p: str, op: o.Impute) -> None:
+        self._slots(p, op)
+        self.tables.append(_f64(f"{p}_fill", op.fill))
+        nan = op.missing != op.missing
+        self._call(f"sm_impute(v, {p}_src, {p}_dst, {p}_fill, {len(op.src)}, {int(nan)}, "
+                   f"{'0.0' if nan else c_double(op.missing)});")
+
+    def _MissingIndicator(self, p: str, op: o.MissingIndicator) -> None:
+        self._slots(p, op)
+        nan = op.missing != op.missing
+        self._call(f"sm_missing_indicator(v, {p}_src, {p}_dst, {len(op.src)}, {int(nan)}, "
+                   f"{'0.0' if nan else c_double(op.missing)});")
+
+    def _SubDiv(self, p: str, op: o.SubDiv) -> None:
+        self._slots(p, op)
+        self.tables += [_f64(f"{p}_sub", op.sub), _f64(f"{p}_div", op.div)]
+        self._call(f"sm_sub_div(v, {p}_src, {p}_dst, {p}_sub, {p}_div, {len(op.src)});")
+
+    def _MulAdd(self, p: str, op: o.MulAdd) -> None:
+        self._slots(p, op)
+        self.tables += [_f64(f"{p}_mul", op.mul), _f64(f"{p}_add", op.add)]
+        lo, hi = op.clip if op.clip else (0.0, 0.0)
+        self._call(f"sm_mul_add(v, {p}_src, {p}_dst, {p}_mul, {p}_add, {len(op.src)}, "
+                   f"{int(op.clip is not None)}, {c_double(lo)}, {c_double(hi)});")
+
+    def _OneHot(self, p: str, op: o.OneHot) -> None:
+        self.tables += [_i32(f"{p}_dst", op.dst), _f64(f"{p}_keys", op.keys),
+                        _i32(f"{p}_pos", op.position)]
+        miss = -2 if op.missing_position is None else op.missing_position
+        unk = {"error": -1, "ignore": -2}.get(op.on_unknown, op.on_unknown)  # type: ignore
+        self._check(f"sm_one_hot(v, {op.src}, {p}_dst, {len(op.dst)}, {p}_keys, {p}_pos, "
+                    f"{len(op.keys)}, {miss}, {unk})")
+        self.body[-1] = self.body[-1].replace("return rc;", f"{{ *bad = {op.src}; return rc; }}")
+
+    def _Ordinal(self, p: str, op: o.Ordinal) -> None:
+        self.tables += [_f64(f"{p}_keys", op.keys), _f64(f"{p}_values", op.values)]
+        mv = 0.0 if op.missing_value is None else op.missing_value
+        uv = 0.0 if op.unknown_value is None else op.unknown_value
+        self._check(
+            f"sm_ordinal(v, {op.src}, {op.dst}, {p}_keys, {p}_values, {len(op.keys)}, "
+            f"{int(op.missing_value is not None)}, {c_double(mv)}, "
+            f"{int(op.unknown_value is not None)}, {c_double(uv)})")
+        self.body[-1] = self.body[-1].replace("return rc;", f"{{ *bad = {op.src}; return rc; }}")
+
+    def _Linear(self, p: str, op: o.Linear) -> None:
+        self._slots(p, op)
+        self.tables += [_f64(f"{p}_coef", op.coef.ravel()), _f64(f"{p}_intercept", op.intercept)]
+        self._call(f"sm_linear(v, {p}_src, {len(op.src)}, {p}_dst, {len(op.dst)}, {p}_coef, "
+                   f"{p}_intercept);")
+
+    def _Elementwise(self, p: str, op: o.Elementwise) -> None:
+        self._slots(p, op)
+        self._call(f"sm_elementwise(v, {p}_src, {p}_dst, {len(op.src)}, {_FN[op.fn]});")
+
+    def _Softmax(self, p: str, op: o.Softmax) -> None:
+        self._slots(p, op)
+        self._call(f"sm_softmax(v, {p}_src, {p}_dst, {len(op.src)});")
+
+    def _BinaryProba(self, p: str, op: o.BinaryProba) -> None:
+        self._call(f"sm_binary_proba(v, {op.src}, {op.dst[0]}, {op.dst[1]}, {_LINK[op.fn]});")
+
+    def _OvrNormalize(self, p: str, op: o.OvrNormalize) -> None:
+        self._slots(p, op)
+        self._call(f"sm_ovr_normalize(v, {p}_src, {p}_dst, {len(op.src)}, {_LINK[op.fn]});")
+
+
+def op_src(op: o.Op) -> tuple[int, ...]:
+    return (op.src,) if isinstance(op.src, int) else tuple(op.src)
+
+
+def _head_code(graph: Graph) -> tuple[list[str], list[str]]:
+    """Tables and statements that fill ``out`` from the register file."""
+    head, lay = graph.head, output_layout(graph.head)
+    tables, body = [], []
+    if isinstance(head, o.Regress):
+        tables.append(_i32("head_values", head.values))
+        body.append(f"    for (i = 0; i < {len(head.values)}; i++) out[i] = v[head_values[i]];")
+        return tables, body
+    tables.append(_i32("head_decision", head.decision))
+    if head.proba:
+        tables.append(_i32("head_proba", head.proba))
+    rule = {
+        "positive": "v[head_decision[0]] > 0.0 ? 1.0 : 0.0",
+        "argmax": f"(double)sm_argmax(v, head_decision, {len(head.decision)})",
+        "proba_gt_half": "v[head_proba[1]] > 0.5 ? 1.0 : 0.0",
+        "proba_argmax": f"(double)sm_argmax(v, head_proba, {len(head.proba or ())})",
+    }[head.rule]
+    body.append(f"    out[0] = {rule};")
+    if lay.proba is not None:
+        body.append(f"    for (i = 0; i < {len(head.proba)}; i++) "
+                    f"out[{lay.proba.start} + i] = v[head_proba[i]];")
+    if lay.decision is not None:
+        body.append(f"    for (i = 0; i < {len(head.decision)}; i++) "
+                    f"out[{lay.decision.start} + i] = v[head_decision[i]];")
+    return tables, body
+
+
+def render(graph: Graph, name: str, schema_json: str, version_json: str, banner: str) -> CSources:
+    fields = _fields(graph)
+    return CSources(_header(graph, name, fields, banner), _source(graph, name, fields, schema_json,
+                                                                   version_json, banner))
+
+
+def _fields(graph: Graph) -> list[str]:
+    taken: set[str] = set()
+    return [c_identifier(c.name, taken) for c in graph.inputs]
+
+
+def _header(graph: Graph, name: str, fields: list[str], banner: str) -> str:
+    N = name.upper()
+    lay = output_layout(graph.head)
+    lines = [f"/* {name}.h: {banner}", " *",
+             f" * Call {name}_predict() with one {name}_input row; it fills out[{N}_N_OUTPUTS]",
+             " * and returns 0, or an error code that " f"{name}_strerror() explains.",
+             " * The library is reentrant and thread-safe: no globals, no allocation, no I/O.",
+             " */", f"#ifndef {N}_H", f"#define {N}_H", "",
+             "#include <stddef.h>", "#include <stdint.h>", "",
+             "#ifdef __cplusplus", 'extern "C" {', "#endif", "",
+             "#if defined(_WIN32) && defined(" + N + "_BUILD_DLL)",
+             f"#  define {N}_API __declspec(dllexport)",
+             "#elif defined(__GNUC__)",
+             f'#  define {N}_API __attribute__((visibility("default")))',
+             "#else", f"#  define {N}_API", "#endif", "",
+             f"#define {N}_ABI_VERSION {ABI_VERSION}", "",
+             "/* Error codes returned by the functions below (0 = success). */",
+             f"#define {N}_OK 0",
+             f"#define {N}_E_ARGUMENT 1          /* NULL pointer */",
+             f"#define {N}_E_MISSING_VALUE 2     /* NaN/NULL where the model cannot take one */",
+             f"#define {N}_E_INFINITE_VALUE 3    /* +-inf where the model cannot take one */",
+             f"#define {N}_E_UNKNOWN_CATEGORY 4  /* category unseen in training, encoder rejects it */",
+             "", f"/* One input row. Numbers: NaN = missing. Strings: NULL = missing. */",
+             f"typedef struct {name}_input {{"]
+    for col, field in zip(graph.inputs, fields):
+        if col.dtype == "number":
+            lines.append(f"    double {field};  /* {json.dumps(col.name)}: number */")
+        else:
+            shown = ", ".join(json.dumps(s) for s in col.vocabulary[:4])
+            more = f", ... ({len(col.vocabulary)} known)" if len(col.vocabulary) > 4 else ""
+            lines.append(f"    const char *{field};  /* {json.dumps(col.name)}: string, e.g. "
+                         f"{shown}{more} */")
+    lines += [f"}} {name}_input;", "", f"#define {N}_N_INPUTS {graph.n_inputs}",
+              f"#define {N}_N_OUTPUTS {lay.n_outputs}"]
+    head = graph.head
+    if isinstance(head, o.Classify):
+        k = len(head.classes)
+        lines += [f"#define {N}_N_CLASSES {k}",
+                  "/* Output row: out[0] = index of the predicted class in "
+                  f"{N}_CLASS_NAMES"]
+        if lay.proba:
+            lines.append(f" * out[{lay.proba.start}..{lay.proba.stop - 1}] = probability of "
+                         "each class, in that order")
+        if lay.decision:
+            lines.append(f" * out[{lay.decision.start}..{lay.decision.stop - 1}] = decision "
+                         "function (scikit-learn's decision_function)")
+        lines.append(" */")
+        names = ", ".join(json.dumps(str(c)) for c in head.classes)
+        lines.append(f"#define {N}_CLASS_NAMES {{ {names} }}")
+    else:
+        lines.append(f"/* Output row: out[0..{lay.n_outputs - 1}] = predicted value(s). */")
+    lines += [
+        "",
+        "/* Predict one row. */",
+        f"{N}_API int {name}_predict(const {name}_input *row, double *out);",
+        f"/* Predict n rows; out has n * {N}_N_OUTPUTS doubles. Rows that fail get NaN",
+        "   outputs; returns the first failing row's error code. */",
+        f"{N}_API int {name}_predict_batch(const {name}_input *rows, size_t n, double *out);",
+        f"/* Flat entry point for bindings: x is n rows of {N}_N_INPUTS doubles in column",
+        "   order; a string column holds its category code (the index in the vocabulary of",
+        f"   {name}_schema_json(); -1 = unseen, NaN = missing). status (may be NULL) gets one",
+        "   int per row: error code | (1 + input column) << 8. */",
+        f"{N}_API int {name}_predict_matrix(const double *x, size_t n, double *out, "
+        "int32_t *status);",
+        f"{N}_API const char *{name}_strerror(int code);",
+        f"/* Input schema (names, types, vocabularies) and build metadata, as JSON. */",
+        f"{N}_API const char *{name}_schema_json(void);",
+        f"{N}_API const char *{name}_version_json(void);",
+        f"{N}_API int {name}_abi_version(void);",
+        "", "#ifdef __cplusplus", "}", "#endif", f"#endif /* {N}_H */", ""]
+    return "\n".join(lines)
+
+
+def _source(graph: Graph, name: str, fields: list[str], schema_json: str, version_json: str,
+            banner: str) -> str:
+    N = name.upper()
+    printer = _OpPrinter()
+    for k, op in enumerate(graph.ops):
+        printer.emit(k, op)
+    head_tables, head_body = _head_code(graph)
+    lay = output_layout(graph.head)
+    string_cols = [i for i, c in enumerate(graph.inputs) if c.dtype == "string"]
+    vocab_tables = []
+    for i in string_cols:
+        vocab = graph.inputs[i].vocabulary
+        order = sorted(range(len(vocab)), key=lambda k: vocab[k].encode("utf-8"))
+        vocab_tables.append(
+            c_array("char *const", f"vocab{i}_sorted", [vocab[k] for k in order],
+                    fmt=c_string, per_line=4))
+        vocab_tables.append(_i32(f"vocab{i}_codes", order))
+    src = [
+        f"/* {name}.c: {banner} */",
+        f"#define {N}_BUILD_DLL 1",
+        f'#include "{name}.h"', "",
+        "#if defined(__GNUC__) || defined(__clang__)",
+        '#define SM_NAN __builtin_nan("")',
+        "#define SM_INF __builtin_inf()",
+        "#else",
+        "#define SM_NAN (0.0 / 0.0)",
+        "#define SM_INF (1e300 * 1e300)",
+        "#endif", "",
+        "/* ===== staticml runtime (hand-written; tested in staticml's test suite) ===== */",
+        runtime_text(),
+        "/* ===== model ===== */",
+        f"#define N_SLOTS {graph.n_slots}", "",
+        "/* For each slot, the input column it derives from (for error reports). */",
+        _i32("slot_blame", blame(graph)), "",
+        *vocab_tables,
+        *printer.tables,
+        *head_tables, "",
+        "/* The model on one row. v[0..N_INPUTS) holds the inputs; returns an error code,",
+        "   with *bad = the slot that caused it. */",
+        "static int run(double *v, double *out, int32_t *bad) {",
+        "    int rc = SM_OK;",
+        "    int32_t i;",
+        *printer.body,
+        "    /* outputs */",
+        *head_body,
+        "    (void)i; (void)rc;",
+        "    return SM_OK;",
+        "}", "",
+        f"static void fill_nan(double *out) {{ int32_t i; "
+        f"for (i = 0; i < {lay.n_outputs}; i++) out[i] = sm_nan(); }}", "",
+        f"static void load_row(const {name}_input *row, double *v) {{",
+    ]
+    for i, (col, field) in enumerate(zip(graph.inputs, fields)):
+        if col.dtype == "number":
+            src.append(f"    v[{i}] = row->{field};")
+        else:
+            src.append(f"    v[{i}] = sm_string_code(vocab{i}_sorted, vocab{i}_codes, "
+                       f"{len(col.vocabulary)}, row->{field});")
+    src += [
+        "}", "",
+        f"int {name}_predict(const {name}_input *row, double *out) {{",
+        "    double v[N_SLOTS];", "    int32_t bad = -1;", "    int rc;",
+        f"    if (row == NULL || out == NULL) return {N}_E_ARGUMENT;",
+        "    load_row(row, v);",
+        "    rc = run(v, out, &bad);",
+        "    if (rc != SM_OK) fill_nan(out);",
+        "    return rc;", "}", "",
+        f"int {name}_predict_batch(const {name}_input *rows, size_t n, double *out) {{",
+        "    size_t r;", "    int first = SM_OK;",
+        f"    if ((rows == NULL || out == NULL) && n > 0) return {N}_E_ARGUMENT;",
+        "    for (r = 0; r < n; r++) {",
+        f"        int rc = {name}_predict(rows + r, out + r * {lay.n_outputs});",
+        "        if (rc != SM_OK && first == SM_OK) first = rc;",
+        "    }", "    return first;", "}", "",
+        f"int {name}_predict_matrix(const double *x, size_t n, double *out, int32_t *status) {{",
+        "    size_t r;", "    int32_t i;", "    int first = SM_OK;",
+        f"    if ((x == NULL || out == NULL) && n > 0) return {N}_E_ARGUMENT;",
+        "    for (r = 0; r < n; r++) {",
+        "        double v[N_SLOTS];", "        int32_t bad = -1;", "        int rc;",
+        f"        const double *row = x + r * {graph.n_inputs};",
+        f"        double *o = out + r * {lay.n_outputs};",
+        f"        for (i = 0; i < {graph.n_inputs}; i++) v[i] = row[i];",
+        "        rc = run(v, o, &bad);",
+        "        if (rc != SM_OK) {",
+        "            fill_nan(o);",
+        "            if (first == SM_OK) first = rc;",
+        "        }",
+        "        if (status != NULL)",
+        "            status[r] = rc == SM_OK ? 0 : (int32_t)(rc | ((bad >= 0 ? slot_blame[bad] + 1 : 0) << 8));",
+        "    }", "    return first;", "}", "",
+        f"const char *{name}_strerror(int code) {{",
+        "    switch (code) {",
+        '    case 0: return "ok";',
+        f'    case {N}_E_ARGUMENT: return "invalid argument: NULL pointer";',
+        f'    case {N}_E_MISSING_VALUE: return "missing value (NaN or NULL) in an input the model '
+        'cannot take missing; fill it or add an imputer to the pipeline";',
+        f'    case {N}_E_INFINITE_VALUE: return "infinite value in an input; pass a finite number";',
+        f'    case {N}_E_UNKNOWN_CATEGORY: return "category not seen in training and the encoder '
+        'rejects unknown categories; pass a known category";',
+        '    default: return "unknown error code";', "    }", "}", "",
+        f"const char *{name}_schema_json(void) {{ return {c_string(schema_json)}; }}",
+        f"const char *{name}_version_json(void) {{ return {c_string(version_json)}; }}",
+        f"int {name}_abi_version(void) {{ return {N}_ABI_VERSION; }}", "",
+    ]
+    return "\n".join(src)

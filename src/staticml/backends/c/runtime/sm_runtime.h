@@ -1,0 +1,236 @@
+/* staticml runtime: the hand-written half of every generated library.
+ *
+ * Generated code is tables plus a straight-line list of calls into these functions, each
+ * the C twin of one IR op (src/staticml/ir/ops.py). Every function works on one row's
+ * register file `v` (an array of doubles); `src`/`dst` are slot indices into it.
+ *
+ * Rules that keep the artifact embeddable anywhere and bit-reproducible:
+ *   - no libc or libm calls (sm_math.h supplies exp/tanh), no globals, no allocation;
+ *   - plain IEEE-754 double arithmetic in a fixed order; build with -ffp-contract=off;
+ *   - errors are returned as codes, never signalled.
+ * This file is pasted into every generated NAME.c, so everything here is `static`.
+ */
+#ifndef SM_RUNTIME_H
+#define SM_RUNTIME_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define SM_OK 0
+#define SM_E_ARGUMENT 1
+#define SM_E_MISSING_VALUE 2
+#define SM_E_INFINITE_VALUE 3
+#define SM_E_UNKNOWN_CATEGORY 4
+
+typedef union { double d; uint64_t u; } sm_bits;
+
+static double sm_nan(void) { sm_bits b; b.u = 0x7ff8000000000000ULL; return b.d; }
+static int sm_is_nan(double x) { return x != x; }
+static int sm_is_inf(double x) { sm_bits b; b.d = x; return (b.u << 1) == 0xffe0000000000000ULL; }
+
+/* Index of x among the sorted keys[0..n) (exact ==), or -1. NaN never matches. */
+static int32_t sm_lookup(const double *keys, int32_t n, double x) {
+    int32_t lo = 0, hi = n - 1;
+    if (sm_is_nan(x)) return -1; /* NaN compares false both ways: without this it "matches" */
+    while (lo <= hi) {
+        int32_t mid = lo + (hi - lo) / 2;
+        if (keys[mid] < x) lo = mid + 1;
+        else if (keys[mid] > x) hi = mid - 1;
+        else return mid;
+    }
+    return -1;
+}
+
+/* Byte-wise string compare, as strcmp, without libc. */
+static int sm_strcmp(const char *a, const char *b) {
+    const unsigned char *p = (const unsigned char *)a, *q = (const unsigned char *)b;
+    while (*p && *p == *q) { p++; q++; }
+    return (int)*p - (int)*q;
+}
+
+/* Code of string s in a vocabulary given as byte-sorted strings with their codes.
+ * NULL (missing) -> NaN; a string the model never saw -> -1. */
+static double sm_string_code(const char *const *sorted, const int32_t *codes, int32_t n,
+                             const char *s) {
+    int32_t lo = 0, hi = n - 1;
+    if (s == NULL) return sm_nan();
+    while (lo <= hi) {
+        int32_t mid = lo + (hi - lo) / 2;
+        int c = sm_strcmp(sorted[mid], s);
+        if (c < 0) lo = mid + 1;
+        else if (c > 0) hi = mid - 1;
+        else return (double)codes[mid];
+    }
+    return -1.0;
+}
+
+/* Input validation as scikit-learn does it: NaN (unless allowed) and +-inf are errors.
+ * On error *bad receives the offending slot. */
+static int sm_check_finite(const double *v, const int32_t *src, int32_t n, int allow_nan,
+                           int32_t *bad) {
+    int32_t i;
+    for (i = 0; i < n; i++) {
+        double x = v[src[i]];
+        if (!allow_nan && sm_is_nan(x)) { *bad = src[i]; return SM_E_MISSING_VALUE; }
+        if (sm_is_inf(x)) { *bad = src[i]; return SM_E_INFINITE_VALUE; }
+    }
+    return SM_OK;
+}
+
+/* dst = fill where src is missing (NaN, or == missing when missing_is_nan is 0). */
+static void sm_impute(double *v, const int32_t *src, const int32_t *dst, const double *fill,
+                      int32_t n, int missing_is_nan, double missing) {
+    int32_t i;
+    for (i = 0; i < n; i++) {
+        double x = v[src[i]];
+        int miss = missing_is_nan ? sm_is_nan(x) : (x == missing);
+        v[dst[i]] = miss ? fill[i] : x;
+    }
+}
+
+static void sm_missing_indicator(double *v, const int32_t *src, const int32_t *dst, int32_t n,
+                                 int missing_is_nan, double missing) {
+    int32_t i;
+    for (i = 0; i < n; i++) {
+        double x = v[src[i]];
+        v[dst[i]] = (missing_is_nan ? sm_is_nan(x) : (x == missing)) ? 1.0 : 0.0;
+    }
+}
+
+/* (x - sub) / div: scikit-learn's order for StandardScaler/RobustScaler/MaxAbsScaler. */
+static void sm_sub_div(double *v, const int32_t *src, const int32_t *dst, const double *sub,
+                       const double *div, int32_t n) {
+    int32_t i;
+    for (i = 0; i < n; i++) v[dst[i]] = (v[src[i]] - sub[i]) / div[i];
+}
+
+/* x * mul + add (MinMaxScaler), then np.clip semantics when clip is set (NaN stays NaN). */
+static void sm_mul_add(double *v, const int32_t *src, const int32_t *dst, const double *mul,
+                       const double *add, int32_t n, int clip, double lo, double hi) {
+    int32_t i;
+    for (i = 0; i < n; i++) {
+        double y = v[src[i]] * mul[i] + add[i];
+        if (clip) { if (y < lo) y = lo; if (y > hi) y = hi; }
+        v[dst[i]] = y;
+    }
+}
+
+/* One-hot: see ir/ops.py OneHot. on_unknown: -1 = error, -2 = ignore, >= 0 = a position.
+ * missing_position: -2 = none (NaN is unknown), -1 = all zeros, >= 0 = a position. */
+static int sm_one_hot(double *v, int32_t src, const int32_t *dst, int32_t n_dst,
+                      const double *keys, const int32_t *position, int32_t n_keys,
+                      int32_t missing_position, int32_t on_unknown) {
+    double x = v[src];
+    int32_t i, pos = -1, known = 1;
+    if (sm_is_nan(x) && missing_position != -2) {
+        pos = missing_position;
+    } else {
+        int32_t k = sm_lookup(keys, n_keys, x);
+        if (k >= 0) pos = position[k];
+        else known = 0;
+    }
+    if (!known) {
+        if (on_unknown == -1) return SM_E_UNKNOWN_CATEGORY;
+        pos = on_unknown >= 0 ? on_unknown : -1;
+    }
+    for (i = 0; i < n_dst; i++) v[dst[i]] = 0.0;
+    if (pos >= 0) v[dst[pos]] = 1.0;
+    return SM_OK;
+}
+
+/* Ordinal: keys -> values; has_missing/has_unknown say whether NaN / unseen have a value. */
+static int sm_ordinal(double *v, int32_t src, int32_t dst, const double *keys,
+                      const double *values, int32_t n_keys, int has_missing,
+                      double missing_value, int has_unknown, double unknown_value) {
+    double x = v[src];
+    int32_t k;
+    if (sm_is_nan(x) && has_missing) { v[dst] = missing_value; return SM_OK; }
+    k = sm_lookup(keys, n_keys, x);
+    if (k >= 0) { v[dst] = values[k]; return SM_OK; }
+    if (!has_unknown) return SM_E_UNKNOWN_CATEGORY;
+    v[dst] = unknown_value;
+    return SM_OK;
+}
+
+/* dst[j] = sum_i coef[j*n_in + i] * src[i] + intercept[j], summed left to right. */
+static void sm_linear(double *v, const int32_t *src, int32_t n_in, const int32_t *dst,
+                      int32_t n_out, const double *coef, const double *intercept) {
+    int32_t i, j;
+    for (j = 0; j < n_out; j++) {
+        const double *w = coef + (size_t)j * (size_t)n_in;
+        double acc = 0.0;
+        for (i = 0; i < n_in; i++) acc += w[i] * v[src[i]];
+        v[dst[j]] = acc + intercept[j];
+    }
+}
+
+#define SM_IDENTITY 0
+#define SM_RELU 1
+#define SM_TANH 2
+#define SM_LOGISTIC 3
+
+static void sm_elementwise(double *v, const int32_t *src, const int32_t *dst, int32_t n,
+                           int fn) {
+    int32_t i;
+    for (i = 0; i < n; i++) {
+        double x = v[src[i]];
+        switch (fn) {
+            case SM_RELU: x = x > 0.0 ? x : 0.0; break;
+            case SM_TANH: x = sm_tanh(x); break;
+            case SM_LOGISTIC: x = sm_sigmoid(x); break;
+            default: break;
+        }
+        v[dst[i]] = x;
+    }
+}
+
+/* exp(z - max z) / sum: the order of sklearn.utils.extmath.softmax. */
+static void sm_softmax(double *v, const int32_t *src, const int32_t *dst, int32_t n) {
+    int32_t i;
+    double mx = v[src[0]], sum = 0.0;
+    for (i = 1; i < n; i++) if (v[src[i]] > mx) mx = v[src[i]];
+    for (i = 0; i < n; i++) { v[dst[i]] = sm_exp(v[src[i]] - mx); sum += v[dst[i]]; }
+    for (i = 0; i < n; i++) v[dst[i]] = v[dst[i]] / sum;
+}
+
+#define SM_LINK_LOGISTIC 0
+#define SM_LINK_IDENTITY 1
+#define SM_LINK_MODIFIED_HUBER 2
+
+static double sm_link(double d, int fn) {
+    if (fn == SM_LINK_LOGISTIC) return sm_sigmoid(d);
+    if (fn == SM_LINK_MODIFIED_HUBER) {
+        if (d < -1.0) d = -1.0;
+        if (d > 1.0) d = 1.0;
+        return (d + 1.0) / 2.0;
+    }
+    return d;
+}
+
+static void sm_binary_proba(double *v, int32_t src, int32_t dst0, int32_t dst1, int fn) {
+    double p = sm_link(v[src], fn);
+    v[dst0] = 1.0 - p;
+    v[dst1] = p;
+}
+
+/* One-vs-rest normalisation; a row of all zeros becomes uniform, as in scikit-learn. */
+static void sm_ovr_normalize(double *v, const int32_t *src, const int32_t *dst, int32_t n,
+                             int fn) {
+    int32_t i;
+    double sum = 0.0;
+    for (i = 0; i < n; i++) { v[dst[i]] = sm_link(v[src[i]], fn); sum += v[dst[i]]; }
+    if (sum == 0.0) {
+        for (i = 0; i < n; i++) v[dst[i]] = 1.0;
+        sum = (double)n;
+    }
+    for (i = 0; i < n; i++) v[dst[i]] = v[dst[i]] / sum;
+}
+
+/* Index of the first maximum, as numpy.argmax. */
+static int32_t sm_argmax(const double *v, const int32_t *src, int32_t n) {
+    int32_t i, best = 0;
+    for (i = 1; i < n; i++) if (v[src[i]] > v[src[best]]) best = i;
+    return best;
+}
+
+#endif /* SM_RUNTIME_H */

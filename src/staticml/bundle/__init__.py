@@ -1,0 +1,1 @@
+"""The artifact directory: manifest, file hashes, atomic writes."""

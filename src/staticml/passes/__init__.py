@@ -1,0 +1,1 @@
+"""Passes and analyses over the IR: pure functions of a Graph."""

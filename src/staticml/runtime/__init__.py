@@ -1,0 +1,1 @@
+"""Runtime: load a bundle and predict through one of its compiled targets."""

@@ -1,0 +1,168 @@
+"""``Artifact``: a loaded bundle with scikit-learn's prediction API.
+
+Loading checks every file's sha256 against the manifest before any binary is mapped, then
+binds the library for this platform. ``predict``/``predict_proba`` return what the
+original estimator returns: the same labels with the same dtype, shape and class order.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Mapping
+
+import numpy as np
+
+from .. import errors
+from ..bundle import manifest as mf
+from ..data.schema import RowEncoder
+from ..errors import ArtifactError, InputError
+from ..ir.ops import InputColumn
+from ..toolchain.compilers import native_platform
+from .native import NativeLibrary
+
+
+class Artifact:
+    """A verified, loaded bundle. Create with ``staticml.load(dir)``."""
+
+    def __init__(self, root: Path, manifest: dict, library: NativeLibrary, target: str) -> None:
+        self.root = Path(root)
+        self.manifest = manifest
+        self.target = target
+        self._lib = library
+        self.name = manifest["name"]
+        self.inputs = [InputColumn(c["name"], c["dtype"], tuple(c.get("vocabulary", ())))
+                       for c in manifest["inputs"]]
+        self._encoder = RowEncoder(self.inputs)
+        out = manifest["outputs"]
+        self.task = manifest["task"]
+        self._proba = slice(*out["proba"]) if out.get("proba") else None
+        self._decision = slice(*out["decision"]) if out.get("decision") else None
+        self._values = slice(*out["values"]) if out.get("values") else None
+        self._squeeze = out.get("squeeze", True)
+        self.classes_ = (np.array(out["classes"], dtype=np.dtype(out["classes_dtype"]))
+                         if self.task == "classification" else None)
+        self._row = np.empty((1, len(self.inputs)))
+
+    # -- loading --------------------------------------------------------------------
+    @classmethod
+    def open(cls, root: str | Path, target: str = "native") -> "Artifact":
+        root = Path(root)
+        manifest = mf.read(root)
+        mf.verify_files(root, manifest)
+        targets = manifest.get("targets", {})
+        if target == "native":
+            plat = native_platform()
+            target = next((t for t, rec in targets.items() if rec.get("platform") == plat), "")
+            if not target:
+                built = ", ".join(f"{t} ({r.get('platform')})" for t, r in targets.items())
+                raise ArtifactError(
+                    f"bundle {root} has no library for this platform ({plat}); it has: "
+                    f"{built or 'none'}. Rebuild with --target native on this machine.")
+        rec = targets.get(target)
+        if rec is None:
+            raise ArtifactError(f"bundle {root} has no target {target!r}; it has "
+                                f"{sorted(targets)}")
+        path = mf.resolve(root, rec["path"])
+        out = manifest["outputs"]
+        try:
+            lib = NativeLibrary(path, manifest["name"], len(manifest["inputs"]),
+                                out["n_outputs"])
+        except OSError as exc:
+            raise ArtifactError(f"cannot load {rec['path']}: {exc}") from None
+        if lib.abi_version != manifest.get("abi_version"):
+            raise ArtifactError(f"{rec['path']} has ABI version {lib.abi_version}, the manifest "
+                                f"says {manifest.get('abi_version')}; rebuild the bundle")
+        return cls(root, manifest, lib, target)
+
+    # -- raw access -----------------------------------------------------------------
+    def encode(self, X: Any) -> np.ndarray:
+        """Rows as the flat float64 matrix the C entry point reads (strings -> codes)."""
+        return self._encoder.encode(X)
+
+    def run(self, X: Any) -> tuple[np.ndarray, np.ndarray]:
+        """Outputs and per-row status codes, without raising on bad rows."""
+        x = self._encoder.encode(X)
+        return self._lib.predict_matrix(x)
+
+    def _outputs(self, X: Any) -> np.ndarray:
+        x = self._encoder.encode(X)
+        out, status = self._lib.predict_matrix(x)
+        if status.any():
+            self._raise(status, x)
+        return out
+
+    def _raise(self, status: np.ndarray, x: np.ndarray) -> None:
+        bad = np.flatnonzero(status)
+        row = int(bad[0])
+        code = int(status[row]) & 0xFF
+        col_idx = (int(status[row]) >> 8) - 1
+        column = self.inputs[col_idx].name if 0 <= col_idx < len(self.inputs) else None
+        where = f" in column {column!r}" if column else ""
+        value = ""
+        if 0 <= col_idx < len(self.inputs):
+            v = x[row, col_idx]
+            col = self.inputs[col_idx]
+            if col.dtype == "string":
+                value = " (value: missing)" if np.isnan(v) else " (value: a category not seen in training)"
+            else:
+                value = f" (value: {v!r})"
+        more = f"; {len(bad) - 1} more row(s) fail too" if len(bad) > 1 else ""
+        raise InputError(
+            f"row {row}{where}: {errors.describe(code)}{value}{more}. Fix: {errors.FIXES[code]}.",
+            code=code, row=row, column=column)
+
+    # -- scikit-learn API -----------------------------------------------------------
+    def predict(self, X: Any) -> np.ndarray:
+        out = self._outputs(X)
+        if self.task == "classification":
+            return self.classes_.take(out[:, 0].astype(np.intp))
+        vals = out[:, self._values]
+        return vals[:, 0].copy() if self._squeeze else vals
+
+    def predict_proba(self, X: Any) -> np.ndarray:
+        if self._proba is None:
+            raise AttributeError(f"this {self.manifest['source_model']['type']} model has no "
+                                 "predict_proba (scikit-learn's does not either)")
+        return self._outputs(X)[:, self._proba].copy()
+
+    def decision_function(self, X: Any) -> np.ndarray:
+        if self._decision is None:
+            raise AttributeError("this model has no decision_function")
+        d = self._outputs(X)[:, self._decision]
+        return d[:, 0].copy() if d.shape[1] == 1 else d.copy()
+
+    # -- single rows (the natural input of an online application) ------------------
+    def _one(self, row: Mapping[str, Any]) -> np.ndarray:
+        x = self._row
+        x[0] = self._encoder.encode_dict(row)
+        out, status = self._lib.predict_matrix(x)
+        if status[0]:
+            self._raise(status, x)
+        return out[0]
+
+    def predict_one(self, row: Mapping[str, Any]) -> Any:
+        """Predict one row given as ``{column: value}``; returns a label or a value."""
+        out = self._one(row)
+        if self.task == "classification":
+            return self.classes_[int(out[0])]
+        vals = out[self._values]
+        return float(vals[0]) if self._squeeze else vals.copy()
+
+    def predict_proba_one(self, row: Mapping[str, Any]) -> np.ndarray:
+        if self._proba is None:
+            raise AttributeError("this model has no predict_proba")
+        return self._one(row)[self._proba].copy()
+
+    # -- metadata -------------------------------------------------------------------
+    @property
+    def schema(self) -> dict:
+        return json.loads(self._lib.schema_json)
+
+    @property
+    def library_path(self) -> Path:
+        return self._lib.path
+
+    def __repr__(self) -> str:
+        return (f"<staticml.Artifact {self.name!r} {self.task} inputs={len(self.inputs)} "
+                f"target={self.target} at {str(self.root)!r}>")

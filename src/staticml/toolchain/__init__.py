@@ -1,0 +1,1 @@
+"""Toolchain: from C source to shared libraries (system compiler or the ziglang package)."""

@@ -1,0 +1,1 @@
+"""Verification: probe rows and parity reports (original model <-> IR <-> artifact)."""

@@ -1,0 +1,142 @@
+"""Parity: does an artifact (or the IR interpreter) predict what the original model predicts?
+
+The original model is the reference. Rows where scikit-learn raises (NaN into a linear
+model, an unknown category with ``handle_unknown='error'``) must be errors in the artifact
+too: a number where the original refuses is a silently wrong prediction.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+from typing import Any, Callable
+
+import numpy as np
+
+TOLERANCE = 1e-9
+
+
+@dataclass
+class Reference:
+    """The original model's results; ``error[i]`` means it raised on row ``i``."""
+
+    labels: np.ndarray | None
+    values: np.ndarray | None
+    proba: np.ndarray | None
+    decision: np.ndarray | None
+    error: np.ndarray
+
+
+def _take(X: Any, idx: np.ndarray) -> Any:
+    return X.iloc[idx] if hasattr(X, "iloc") else np.asarray(X)[idx]
+
+
+def _safe_call(fn: Callable[[Any], np.ndarray], X: Any, n: int) -> tuple[np.ndarray | None, np.ndarray]:
+    """Call ``fn`` on all rows; where it raises, bisect to find exactly which rows fail."""
+    error = np.zeros(n, dtype=bool)
+    chunks: list[tuple[np.ndarray, np.ndarray]] = []
+
+    def go(idx: np.ndarray) -> None:
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                chunks.append((idx, np.asarray(fn(_take(X, idx)))))
+        except Exception:
+            if len(idx) == 1:
+                error[idx[0]] = True
+            else:
+                half = len(idx) // 2
+                go(idx[:half])
+                go(idx[half:])
+
+    go(np.arange(n))
+    if not chunks:
+        return None, error
+    dtype = np.result_type(*(res.dtype for _, res in chunks))
+    out = np.empty((n, *chunks[0][1].shape[1:]), dtype=dtype)
+    if out.dtype.kind == "f":
+        out[:] = np.nan
+    for idx, res in chunks:
+        out[idx] = res
+    return out, error
+
+
+def reference(model: Any, X: Any) -> Reference:
+    n = len(X)
+    labels = values = proba = decision = None
+    pred, error = _safe_call(model.predict, X, n)
+    is_clf = hasattr(model, "classes_")
+    if is_clf:
+        labels = pred
+        if hasattr(model, "predict_proba"):
+            proba, _ = _safe_call(model.predict_proba, X, n)
+        if hasattr(model, "decision_function"):
+            decision, _ = _safe_call(model.decision_function, X, n)
+    else:
+        values = pred
+    return Reference(labels, values, proba, decision, error)
+
+
+def _max_diff(a: np.ndarray | None, b: np.ndarray | None, ok: np.ndarray) -> tuple[float, np.ndarray]:
+    if a is None or b is None or not ok.any():
+        return 0.0, np.zeros(len(ok))
+    a2 = np.asarray(a, dtype=np.float64).reshape(len(ok), -1)
+    b2 = np.asarray(b, dtype=np.float64).reshape(len(ok), -1)
+    with np.errstate(invalid="ignore"):
+        d = np.abs(a2 - b2)
+    d[np.isnan(a2) & np.isnan(b2)] = 0.0
+    d[np.isnan(a2) ^ np.isnan(b2)] = np.inf
+    per_row = np.where(ok, d.max(axis=1), 0.0)
+    return float(per_row.max()), per_row
+
+
+def compare(ref: Reference, got: dict[str, np.ndarray | None], got_error: np.ndarray,
+            row_labels: list[str], target: str, tolerance: float = TOLERANCE) -> dict:
+    """Compare one target's outputs with the reference; returns a JSON-able report."""
+    n = len(ref.error)
+    both_ok = ~ref.error & ~got_error
+    error_mismatch = ref.error != got_error
+    label_mismatch = np.zeros(n, dtype=bool)
+    if ref.labels is not None and got.get("labels") is not None:
+        label_mismatch = both_ok & (np.asarray(ref.labels) != np.asarray(got["labels"]))
+    diffs = {}
+    worst = np.zeros(n)
+    for key, ref_arr in (("proba", ref.proba), ("decision", ref.decision), ("values", ref.values)):
+        if ref_arr is None or got.get(key) is None:
+            continue
+        m, per_row = _max_diff(ref_arr, got[key], both_ok)
+        diffs[key] = m
+        worst = np.maximum(worst, per_row)
+    bad = error_mismatch | label_mismatch | (worst > tolerance)
+    order = np.argsort(-(bad * 1e300 + worst), kind="stable")[: min(5, n)]
+    worst_rows = [
+        {"row": int(i), "what": row_labels[i] if i < len(row_labels) else f"row {i}",
+         "abs_diff": float(worst[i]), "label_mismatch": bool(label_mismatch[i]),
+         "reference_error": bool(ref.error[i]), "artifact_error": bool(got_error[i])}
+        for i in order if bad[i] or worst[i] > 0
+    ]
+    return {
+        "target": target,
+        "rows": int(n),
+        "tolerance": tolerance,
+        "label_mismatches": int(label_mismatch.sum()),
+        "error_mismatches": int(error_mismatch.sum()),
+        "rows_refused_by_both": int((ref.error & got_error).sum()),
+        "max_abs_diff": diffs,
+        "identical": all(v == 0.0 for v in diffs.values()),
+        "passed": not bool(bad.any()),
+        "worst_rows": worst_rows,
+    }
+
+
+def summarize_failure(report: dict) -> str:
+    lines = [f"parity check failed for target {report['target']}: "
+             f"{report['label_mismatches']} label mismatch(es), "
+             f"{report['error_mismatches']} error mismatch(es), max abs diff "
+             f"{max(report['max_abs_diff'].values(), default=0.0):.3g} "
+             f"(tolerance {report['tolerance']:g}). Worst rows:"]
+    for w in report["worst_rows"]:
+        lines.append(f"  row {w['row']} ({w['what']}): diff {w['abs_diff']:.3g}, "
+                     f"label mismatch {w['label_mismatch']}, model raised "
+                     f"{w['reference_error']}, artifact refused {w['artifact_error']}")
+    return "\n".join(lines)

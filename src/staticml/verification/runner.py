@@ -1,0 +1,65 @@
+"""Run the model, the IR interpreter and artifacts on the same rows, and compare them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..data.schema import RowEncoder
+from ..ir import interpret
+from ..ir.graph import Graph
+from ..ir.layout import output_layout
+from ..ir.ops import Classify
+from . import parity
+from .probes import probe_frame
+
+
+def split_outputs(graph: Graph, out: np.ndarray, status: np.ndarray) -> tuple[dict, np.ndarray]:
+    """Slice an output-layout matrix into labels / proba / decision / values."""
+    lay = output_layout(graph.head)
+    head = graph.head
+    got: dict[str, Any] = {}
+    error = status != 0
+    if isinstance(head, Classify):
+        classes = np.asarray(head.classes)
+        idx = np.where(error, 0, np.nan_to_num(out[:, 0])).astype(np.intp)
+        got["labels"] = classes.take(np.clip(idx, 0, len(classes) - 1))
+        got["proba"] = out[:, lay.proba] if lay.proba else None
+        dec = out[:, lay.decision] if lay.decision else None
+        got["decision"] = dec[:, 0] if dec is not None and dec.shape[1] == 1 else dec
+    else:
+        vals = out[:, lay.values]
+        got["values"] = vals[:, 0] if head.squeeze else vals
+    return got, error
+
+
+def rows_for_check(graph: Graph, sample: Any) -> tuple[Any, list[str]]:
+    """The sample plus probe rows, in the sample's format, with a description per row."""
+    probes, probe_labels = probe_frame(graph, sample)
+    labels = [f"sample row {i}" for i in range(len(sample))] + [f"probe {p}" for p in probe_labels]
+    if hasattr(sample, "columns"):
+        import pandas as pd
+
+        names = [c.name for c in graph.inputs]
+        rows = pd.concat([sample[names], probes[names]], ignore_index=True)
+    else:
+        arr = np.asarray(sample)
+        if probes.dtype.kind == "O" and arr.dtype.kind != "O":
+            arr = arr.astype(object)
+        rows = np.concatenate([arr, probes.astype(arr.dtype) if arr.dtype.kind == "O" else probes])
+    return rows, labels
+
+
+def check_interpreter(graph: Graph, ref: parity.Reference, rows: Any, labels: list[str]) -> dict:
+    x = RowEncoder(graph.inputs).encode(rows)
+    out, status, _ = interpret.run(graph, x)
+    got, error = split_outputs(graph, out, status)
+    return parity.compare(ref, got, error, labels, target="ir")
+
+
+def check_artifact(graph: Graph, art: Any, ref: parity.Reference, rows: Any, labels: list[str],
+                   target: str) -> dict:
+    out, status = art.run(rows)
+    got, error = split_outputs(graph, out, status)
+    return parity.compare(ref, got, error, labels, target=target)
