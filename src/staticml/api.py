@@ -201,3 +201,40 @@ def verify(path: str | Path, model: Any, X: Any, trust_pickle: bool = False) -> 
 
 
 __all__ = ["build", "load", "verify", "StaticMLError"]
+
+
+def predict_file(path: str | Path, data: str | Path, out: str | Path | None = None,
+                 proba: bool = False, target: str = "native", stream: Any = None,
+                 progress: Callable[[int], None] | None = None) -> int:
+    """Predict every row of a CSV/Parquet file in chunks; returns the number of rows.
+
+    Output columns: ``prediction`` and, with ``proba``, ``proba_<class>`` per class.
+    Written to ``out`` (CSV or Parquet by suffix, replaced atomically) or as CSV to
+    ``stream``.
+    """
+    import pandas as pd
+
+    from .data.io import TableWriter, iter_batches
+
+    art = load(path, target=target)
+    if proba and art._proba is None:
+        raise BuildError("this model has no predict_proba; drop --proba")
+    writer = TableWriter(out, stream=stream)
+    total = 0
+    try:
+        for chunk in iter_batches(data, art.inputs):
+            pred = art.predict(chunk)
+            frame = pd.DataFrame({"prediction": pred})
+            if proba:
+                p = art.predict_proba(chunk)
+                for k, c in enumerate(art.classes_):
+                    frame[f"proba_{c}"] = p[:, k]
+            writer.write(frame)
+            total += len(chunk)
+            if progress:
+                progress(len(chunk))
+    except BaseException:
+        writer.abort()
+        raise
+    writer.close()
+    return total

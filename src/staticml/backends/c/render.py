@@ -54,6 +54,7 @@ class _OpPrinter:
         p = f"op{k}"
         title = f"/* {k}. {type(op).__name__}{': ' + op.note if op.note else ''} */"
         self.body.append("    " + title)
+        self.tables.append(title)
         getattr(self, "_" + type(op).__name__)(p, op)
 
     def _slots(self, p: str, op) -> None:

@@ -1,0 +1,258 @@
+"""The ``staticml`` command: one small function per verb, all logic lives in ``api``.
+
+Conventions: human output goes to stderr, results to stdout; ``--json`` prints one JSON
+document on stdout. Exit codes: 0 success, 1 a check failed (parity, verification),
+2 usage error, 3 bad input (model, data, bundle), 4 toolchain problem.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from . import __version__
+from .errors import (ArtifactError, InputError, ParityError, StaticMLError, ToolchainError,
+                     UnsupportedModelError)
+
+err = Console(stderr=True, highlight=False)
+
+EXIT_OK, EXIT_CHECK_FAILED, EXIT_USAGE, EXIT_BAD_INPUT, EXIT_TOOLCHAIN = 0, 1, 2, 3, 4
+
+
+def _fail(exc: Exception) -> None:
+    code = EXIT_BAD_INPUT
+    if isinstance(exc, ParityError):
+        code = EXIT_CHECK_FAILED
+    elif isinstance(exc, ToolchainError):
+        code = EXIT_TOOLCHAIN
+    lines = str(exc).splitlines() or [type(exc).__name__]
+    err.print(f"[bold red]error:[/] {lines[0]}", soft_wrap=True)
+    for line in lines[1:]:
+        err.print(line, soft_wrap=True, markup=False)
+    sys.exit(code)
+
+
+def _run(fn, *args, **kwargs) -> Any:
+    try:
+        return fn(*args, **kwargs)
+    except (StaticMLError, ValueError, OSError) as exc:
+        _fail(exc)
+
+
+def _say(msg: str) -> None:
+    err.print(f"[dim]•[/] {msg}", soft_wrap=True)
+
+
+def _emit_json(data: Any) -> None:
+    click.echo(json.dumps(data, indent=2, default=str))
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="staticml")
+def main() -> None:
+    """Compile trained models into verified, dependency-free native libraries.
+
+    \b
+    Example:
+      staticml quickstart
+      staticml build model.skops --sample train.csv -o dist/churn --name churn
+      staticml predict dist/churn new_customers.csv -o predictions.csv
+    """
+
+
+@main.command()
+@click.argument("model", type=click.Path(dir_okay=False))
+@click.option("--sample", "sample", required=True, type=click.Path(dir_okay=False),
+              help="CSV/Parquet rows like the training data: fixes the input schema and is "
+                   "checked for parity.")
+@click.option("-o", "--out", required=True, type=click.Path(file_okay=False),
+              help="Bundle directory to write (replaced atomically if it holds a bundle).")
+@click.option("--name", default="model", show_default=True,
+              help="C identifier for the library and its functions (NAME_predict).")
+@click.option("--target", default="native", show_default=True,
+              help="Comma-separated targets.")
+@click.option("--train-data", type=click.Path(dir_okay=False), default=None,
+              help="Training data to fingerprint (not available yet).")
+@click.option("--trust-pickle", is_flag=True,
+              help="Allow .pkl/.joblib models (unpickling runs arbitrary code).")
+@click.option("--model-version", default="1", show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Print the manifest as JSON on stdout.")
+def build(model: str, sample: str, out: str, name: str, target: str, train_data: str | None,
+          trust_pickle: bool, model_version: str, as_json: bool) -> None:
+    """Compile MODEL (.skops, or .pkl/.joblib with --trust-pickle) into a bundle.
+
+    \b
+    Example:
+      staticml build churn.skops --sample train.csv -o dist/churn --name churn
+    """
+    from . import api
+    from .data.io import read_table
+
+    frame = _run(read_table, sample)
+    art = _run(api.build, model, frame, out, name=name,
+               targets=[t.strip() for t in target.split(",") if t.strip()],
+               train_data=train_data, trust_pickle=trust_pickle, model_version=model_version,
+               progress=_say)
+    if as_json:
+        _emit_json(art.manifest)
+        return
+    par = art.manifest["parity"]["native"]
+    _say(f"[green]built[/] {art.root} ({par['rows']} rows verified, "
+         f"{par['label_mismatches']} label mismatches)")
+    click.echo(str(art.root))
+
+
+@main.command()
+@click.argument("bundle", type=click.Path(file_okay=False))
+@click.argument("data", type=click.Path(dir_okay=False))
+@click.option("-o", "--out", type=click.Path(dir_okay=False), default=None,
+              help="Output CSV/Parquet (by suffix); default: CSV on stdout.")
+@click.option("--proba", is_flag=True, help="Add one probability column per class.")
+@click.option("--target", default="native", show_default=True)
+def predict(bundle: str, data: str, out: str | None, proba: bool, target: str) -> None:
+    """Predict every row of DATA (CSV/Parquet), streamed in chunks.
+
+    \b
+    Example:
+      staticml predict dist/churn customers.csv --proba -o scored.parquet
+    """
+    from rich.progress import BarColumn, Progress, TextColumn
+
+    from . import api
+
+    size = Path(data).stat().st_size if Path(data).is_file() else 0
+    show = err.is_terminal and size > (8 << 20)
+    with Progress(TextColumn("predicting"), BarColumn(), TextColumn("{task.completed} rows"),
+                  console=err, disable=not show) as bar:
+        task = bar.add_task("rows", total=None)
+        n = _run(api.predict_file, bundle, data, out, proba=proba, target=target,
+                 stream=None if out else sys.stdout,
+                 progress=lambda k: bar.advance(task, k))
+    _say(f"predicted {n} rows" + (f" -> {out}" if out else ""))
+
+
+@main.command()
+@click.argument("bundle", type=click.Path(file_okay=False))
+@click.option("--model", "model", required=True, type=click.Path(dir_okay=False))
+@click.option("--data", "data", required=True, type=click.Path(dir_okay=False))
+@click.option("--trust-pickle", is_flag=True)
+@click.option("--json", "as_json", is_flag=True)
+def verify(bundle: str, model: str, data: str, trust_pickle: bool, as_json: bool) -> None:
+    """Check that BUNDLE predicts what MODEL predicts on DATA (plus probe rows).
+
+    Exit status 0 when every target passes, 1 otherwise.
+
+    \b
+    Example:
+      staticml verify dist/churn --model churn.skops --data holdout.csv --json
+    """
+    from . import api
+    from .data.io import read_table
+
+    frame = _run(read_table, data)
+    report = _run(api.verify, bundle, model, frame, trust_pickle=trust_pickle)
+    if as_json:
+        _emit_json(report)
+    else:
+        table = Table("target", "rows", "label mismatches", "error mismatches", "max abs diff",
+                      "result")
+        for t, r in report["targets"].items():
+            diff = max(r["max_abs_diff"].values(), default=0.0)
+            table.add_row(t, str(r["rows"]), str(r["label_mismatches"]),
+                          str(r["error_mismatches"]), f"{diff:.3g}",
+                          "[green]pass[/]" if r["passed"] else "[red]FAIL[/]")
+        err.print(table)
+    sys.exit(EXIT_OK if report["passed"] else EXIT_CHECK_FAILED)
+
+
+@main.command()
+@click.argument("bundle", type=click.Path(file_okay=False))
+@click.option("--json", "as_json", is_flag=True, help="Print the manifest as JSON.")
+def inspect(bundle: str, as_json: bool) -> None:
+    """Show a bundle's schema, outputs, targets, file hashes and parity.
+
+    Verifies every file hash first.
+
+    \b
+    Example:
+      staticml inspect dist/churn
+    """
+    from .bundle import manifest as mf
+
+    m = _run(mf.read, Path(bundle))
+    _run(mf.verify_files, Path(bundle), m)
+    if as_json:
+        _emit_json(m)
+        return
+    src = m["source_model"]
+    err.print(f"[bold]{m['name']}[/] v{m['model_version']}: {src['type']} "
+              f"({m['task']}), staticml {m['staticml_version']}, ABI {m['abi_version']}")
+    t = Table("input", "type", "categories")
+    for c in m["inputs"]:
+        voc = c.get("vocabulary") or []
+        t.add_row(c["name"], c["dtype"], ", ".join(voc[:6]) + (" ..." if len(voc) > 6 else ""))
+    err.print(t)
+    out = m["outputs"]
+    if m["task"] == "classification":
+        err.print(f"classes: {out['classes']}")
+    t = Table("target", "platform", "path", "size", "toolchain")
+    for name, rec in m["targets"].items():
+        t.add_row(name, rec.get("platform", ""), rec["path"], str(rec.get("size", "")),
+                  rec.get("toolchain", ""))
+    err.print(t)
+    t = Table("file", "sha256", "size")
+    for rel, rec in m["files"].items():
+        t.add_row(rel, rec["sha256"][:16] + "…", str(rec["size"]))
+    err.print(t)
+    for target, r in m.get("parity", {}).items():
+        diff = max(r["max_abs_diff"].values(), default=0.0)
+        err.print(f"parity {target}: {r['rows']} rows, {r['label_mismatches']} label "
+                  f"mismatches, max abs diff {diff:.3g} -> "
+                  f"{'pass' if r['passed'] else 'FAIL'}")
+    click.echo(json.dumps({"name": m["name"], "files_verified": len(m["files"])}))
+
+
+@main.command()
+@click.option("-o", "--out", default="staticml-quickstart", show_default=True,
+              type=click.Path(file_okay=False), help="Directory for everything it makes.")
+@click.option("--json", "as_json", is_flag=True)
+def quickstart(out: str, as_json: bool) -> None:
+    """Train a built-in churn model, build it, verify it, and run the C example on it.
+
+    \b
+    Example:
+      staticml quickstart --out /tmp/qs
+    """
+    from . import quickstart as qs
+
+    res = _run(qs.run, Path(out), _say)
+    summary = {"bundle": str(res.bundle), "model": str(res.model_file),
+               "data": str(res.data_file), "c_demo": str(res.demo),
+               "held_out_accuracy": res.accuracy, "c_output_matches_python": res.c_matches,
+               "parity": {k: res.parity[k] for k in ("rows", "label_mismatches",
+                                                     "max_abs_diff", "passed")},
+               "seconds": {k: round(v, 2) for k, v in res.seconds.items()}}
+    if as_json:
+        _emit_json(summary)
+    else:
+        t = Table("made", "where", title="staticml quickstart")
+        t.add_row("trained model (skops)", str(res.model_file))
+        t.add_row("bundle (header, C source, .so, manifest)", str(res.bundle))
+        t.add_row("held-out customers", str(res.data_file))
+        t.add_row("C program using the library", str(res.demo))
+        err.print(t)
+        err.print(f"Next: [bold]{res.demo} {res.data_file}[/] or "
+                  f"[bold]staticml inspect {res.bundle}[/]")
+        click.echo(str(res.bundle))
+    if not res.c_matches:
+        sys.exit(EXIT_CHECK_FAILED)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()
