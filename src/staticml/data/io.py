@@ -87,7 +87,7 @@ class TableWriter:
 
     def __init__(self, path: str | Path | None, stream=None) -> None:
         self.final = Path(path) if path else None
-        self.path = self.final.with_name(f".{self.final.name}.partial") if self.final else None
+        self.path = self.final.with_name(f".partial-{self.final.name}") if self.final else None
         if self.final is not None:
             _kind(self.final)  # reject an unknown format before any work is done
         self.stream = stream
@@ -101,7 +101,7 @@ class TableWriter:
             return
         table = pa.Table.from_pandas(df, preserve_index=False)
         if self._writer is None:
-            if _kind(self.path) == "csv":
+            if _kind(self.final) == "csv":
                 self._writer = pacsv.CSVWriter(str(self.path), table.schema)
             else:
                 self._writer = pq.ParquetWriter(str(self.path), table.schema)

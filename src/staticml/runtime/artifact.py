@@ -106,7 +106,7 @@ class Artifact:
             if col.dtype == "string":
                 value = " (value: missing)" if np.isnan(v) else " (value: a category not seen in training)"
             else:
-                value = f" (value: {v!r})"
+                value = f" (value: {float(v)!r})"
         more = f"; {len(bad) - 1} more row(s) fail too" if len(bad) > 1 else ""
         raise InputError(
             f"row {row}{where}: {errors.describe(code)}{value}{more}. Fix: {errors.FIXES[code]}.",

@@ -1,0 +1,163 @@
+"""The command line as a script sees it: stdout results, stderr messages, exit codes."""
+
+import json
+import pickle
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+import skops.io as sio
+
+pytestmark = pytest.mark.needs_cc
+
+
+def staticml(*args, cwd=None):
+    return subprocess.run([sys.executable, "-m", "staticml", *map(str, args)],
+                          capture_output=True, text=True, cwd=cwd)
+
+
+@pytest.fixture(scope="module")
+def files(churn, tmp_path_factory):
+    model, X_train, X_test, _ = churn
+    d = tmp_path_factory.mktemp("cli")
+    sio.dump(model, d / "model.skops")
+    (d / "model.pkl").write_bytes(pickle.dumps(model))
+    X_train[:300].to_csv(d / "sample.csv", index=False)
+    X_test.to_csv(d / "test.csv", index=False)
+    X_test.to_parquet(d / "test.parquet")
+    return d
+
+
+@pytest.fixture(scope="module")
+def built(files):
+    res = staticml("build", files / "model.skops", "--sample", files / "sample.csv",
+                   "-o", files / "bundle", "--name", "churn")
+    assert res.returncode == 0, res.stderr
+    return files / "bundle", res
+
+
+def test_build_prints_the_bundle_on_stdout_and_progress_on_stderr(built):
+    bundle, res = built
+    assert res.stdout.strip() == str(bundle)
+    assert "compiling" in res.stderr and "parity" in res.stderr
+
+
+def test_build_json_is_the_manifest(files, tmp_path):
+    res = staticml("build", files / "model.skops", "--sample", files / "sample.csv",
+                   "-o", tmp_path / "b", "--name", "churn", "--json")
+    assert res.returncode == 0, res.stderr
+    m = json.loads(res.stdout)
+    assert m["name"] == "churn" and m["parity"]["native"]["passed"]
+
+
+def test_pickle_needs_trust(files, tmp_path):
+    res = staticml("build", files / "model.pkl", "--sample", files / "sample.csv",
+                   "-o", tmp_path / "b")
+    assert res.returncode == 3
+    assert "--trust-pickle" in res.stderr and res.stdout == ""
+    assert not (tmp_path / "b").exists()
+    res = staticml("build", files / "model.pkl", "--sample", files / "sample.csv",
+                   "-o", tmp_path / "b", "--trust-pickle")
+    assert res.returncode == 0, res.stderr
+
+
+def test_a_file_that_is_not_a_model(files, tmp_path):
+    bogus = tmp_path / "model.skops"
+    bogus.write_text("hello")
+    res = staticml("build", bogus, "--sample", files / "sample.csv", "-o", tmp_path / "b")
+    assert res.returncode == 3 and "not a valid .skops file" in res.stderr
+
+
+@pytest.mark.parametrize("data", ["test.csv", "test.parquet"])
+@pytest.mark.parametrize("out", ["pred.csv", "pred.parquet", None])
+def test_predict_streams_files(built, files, churn, tmp_path, data, out):
+    model, _, X_test, _ = churn
+    bundle, _ = built
+    args = ["predict", bundle, files / data, "--proba"]
+    if out:
+        args += ["-o", tmp_path / out]
+    res = staticml(*args)
+    assert res.returncode == 0, res.stderr
+    if out is None:
+        from io import StringIO
+
+        got = pd.read_csv(StringIO(res.stdout))
+    elif out.endswith(".csv"):
+        got = pd.read_csv(tmp_path / out)
+    else:
+        got = pd.read_parquet(tmp_path / out)
+    assert got["prediction"].tolist() == model.predict(X_test).tolist()
+    np.testing.assert_allclose(got[["proba_churn", "proba_stay"]].to_numpy(),
+                               model.predict_proba(X_test), rtol=0, atol=1e-9)
+
+
+def test_predict_failure_keeps_the_existing_output_file(built, files, tmp_path):
+    bundle, _ = built
+    out = tmp_path / "pred.csv"
+    out.write_text("old results\n")
+    bad = pd.read_csv(files / "test.csv")
+    bad["monthly_charges"] = bad["monthly_charges"].astype(object)
+    bad.loc[500, "monthly_charges"] = "inf"
+    bad.to_csv(tmp_path / "bad.csv", index=False)
+    res = staticml("predict", bundle, tmp_path / "bad.csv", "-o", out)
+    assert res.returncode == 3
+    assert "row 500" in res.stderr and "monthly_charges" in res.stderr
+    assert out.read_text() == "old results\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.csv", "pred.csv"]
+
+
+def test_verify_passes_and_fails_with_exit_codes(built, files, churn, tmp_path):
+    bundle, _ = built
+    res = staticml("verify", bundle, "--model", files / "model.skops", "--data",
+                   files / "test.csv", "--json")
+    assert res.returncode == 0, res.stderr
+    report = json.loads(res.stdout)
+    assert report["passed"] and report["targets"]["native"]["label_mismatches"] == 0
+    # A different model (same inputs) must fail verification.
+    model, X_train, _, y = churn
+    other = type(model)(model.steps).set_params(model__C=1e-4).fit(X_train, y[:2000])
+    sio.dump(other, tmp_path / "other.skops")
+    res = staticml("verify", bundle, "--model", tmp_path / "other.skops", "--data",
+                   files / "test.csv", "--json")
+    assert res.returncode == 1
+    assert json.loads(res.stdout)["passed"] is False
+
+
+def test_inspect(built):
+    bundle, _ = built
+    res = staticml("inspect", bundle)
+    assert res.returncode == 0, res.stderr
+    assert "tenure_months" in res.stderr and "parity native" in res.stderr
+    res = staticml("inspect", bundle, "--json")
+    assert json.loads(res.stdout)["name"] == "churn"
+
+
+def test_inspect_refuses_a_tampered_bundle(built, tmp_path):
+    import shutil
+
+    bundle, _ = built
+    copy = tmp_path / "b"
+    shutil.copytree(bundle, copy)
+    (copy / "src" / "churn.c").write_text("int x;")
+    res = staticml("inspect", copy)
+    assert res.returncode == 3 and "sha256" in res.stderr
+
+
+@pytest.mark.parametrize("verb", ["build", "predict", "verify", "inspect", "quickstart"])
+def test_help_shows_an_example(verb):
+    res = staticml(verb, "--help")
+    assert res.returncode == 0 and "Example:" in res.stdout
+
+
+def test_usage_error_exit_code():
+    assert staticml("build").returncode == 2
+
+
+def test_quickstart(tmp_path):
+    res = staticml("quickstart", "--out", tmp_path / "qs", "--json")
+    assert res.returncode == 0, res.stderr
+    summary = json.loads(res.stdout)
+    assert summary["c_output_matches_python"] is True
+    assert summary["parity"]["passed"] and summary["parity"]["label_mismatches"] == 0

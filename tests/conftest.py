@@ -1,0 +1,33 @@
+"""Shared fixtures: a trained churn pipeline and its bundle, built once per session."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+
+import staticml
+from staticml.quickstart import churn_data, churn_pipeline
+
+
+def pytest_collection_modifyitems(config, items):
+    if shutil.which("cc") is None:
+        skip = pytest.mark.skip(reason="needs a system C compiler (cc) on PATH")
+        for item in items:
+            if "needs_cc" in item.keywords:
+                item.add_marker(skip)
+
+
+@pytest.fixture(scope="session")
+def churn():
+    X, y = churn_data(n=3000, seed=1)
+    model = churn_pipeline().fit(X[:2000], y[:2000])
+    return model, X[:2000], X[2000:], y
+
+
+@pytest.fixture(scope="session")
+def churn_bundle(churn, tmp_path_factory):
+    model, X_train, _, _ = churn
+    out = tmp_path_factory.mktemp("bundles") / "churn"
+    staticml.build(model, sample=X_train[:300], out=out, name="churn")
+    return out

@@ -1,0 +1,127 @@
+"""The bundle is trusted only as far as its hashes: tampering, corruption and paths."""
+
+import json
+import shutil
+
+import numpy as np
+import pytest
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+from sklearn.svm import SVC
+
+import staticml
+from staticml.errors import ArtifactError, BuildError, UnsupportedModelError
+
+pytestmark = pytest.mark.needs_cc
+
+
+@pytest.fixture
+def bundle_copy(churn_bundle, tmp_path):
+    dst = tmp_path / "b"
+    shutil.copytree(churn_bundle, dst)
+    return dst
+
+
+def _lib(root):
+    m = json.loads((root / "manifest.json").read_text())
+    return root / m["targets"]["native"]["path"]
+
+
+def test_loads_and_predicts_like_the_model(churn, churn_bundle):
+    model, _, X_test, _ = churn
+    art = staticml.load(churn_bundle)
+    assert np.array_equal(art.predict(X_test), model.predict(X_test))
+    assert art.predict(X_test).dtype == model.predict(X_test).dtype
+    assert np.abs(art.predict_proba(X_test) - model.predict_proba(X_test)).max() <= 1e-9
+
+
+def test_a_flipped_byte_in_the_library_is_refused(bundle_copy):
+    lib = _lib(bundle_copy)
+    data = bytearray(lib.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    lib.write_bytes(bytes(data))
+    with pytest.raises(ArtifactError, match="does not match its sha256"):
+        staticml.load(bundle_copy)
+
+
+def test_a_replaced_header_is_refused(bundle_copy):
+    h = bundle_copy / "include" / "churn.h"
+    h.write_text(h.read_text() + "\n/* edited */\n")
+    with pytest.raises(ArtifactError, match="include/churn.h"):
+        staticml.load(bundle_copy)
+
+
+def test_a_missing_file_is_named(bundle_copy):
+    (bundle_copy / "src" / "churn.c").unlink()
+    with pytest.raises(ArtifactError, match="src/churn.c is missing"):
+        staticml.load(bundle_copy)
+
+
+def test_a_corrupted_manifest_is_a_clear_error(bundle_copy):
+    (bundle_copy / "manifest.json").write_text("{not json")
+    with pytest.raises(ArtifactError, match="corrupted"):
+        staticml.load(bundle_copy)
+
+
+def test_manifest_paths_cannot_leave_the_bundle(bundle_copy):
+    m = json.loads((bundle_copy / "manifest.json").read_text())
+    m["files"]["../../etc/passwd"] = {"sha256": "0" * 64, "size": 1}
+    (bundle_copy / "manifest.json").write_text(json.dumps(m))
+    with pytest.raises(ArtifactError, match="outside the bundle"):
+        staticml.load(bundle_copy)
+
+
+def test_not_a_bundle(tmp_path):
+    with pytest.raises(ArtifactError, match="no manifest.json"):
+        staticml.load(tmp_path)
+
+
+def test_unsupported_estimator_names_it_lists_supported_and_writes_nothing(tmp_path):
+    X = np.random.default_rng(0).normal(size=(50, 3))
+    y = (X[:, 0] > 0).astype(int)
+    model = make_pipeline(StandardScaler(), SVC()).fit(X, y)
+    out = tmp_path / "svc"
+    with pytest.raises(UnsupportedModelError) as exc:
+        staticml.build(model, X, out)
+    assert "SVC" in str(exc.value) and "LogisticRegression" in str(exc.value)
+    assert not out.exists()
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_directory_with_user_files_is_never_replaced(tmp_path, churn):
+    model, X_train, _, _ = churn
+    out = tmp_path / "mine"
+    out.mkdir()
+    (out / "notes.txt").write_text("precious")
+    with pytest.raises(BuildError, match="not a staticml bundle"):
+        staticml.build(model, X_train[:100], out)
+    assert (out / "notes.txt").read_text() == "precious"
+
+
+def test_a_failed_rebuild_leaves_the_old_bundle_intact(bundle_copy, churn):
+    before = (bundle_copy / "manifest.json").read_text()
+    X = np.random.default_rng(0).normal(size=(50, 3))
+    bad = make_pipeline(StandardScaler(), SVC()).fit(X, (X[:, 0] > 0).astype(int))
+    with pytest.raises(UnsupportedModelError):
+        staticml.build(bad, X, bundle_copy)
+    assert (bundle_copy / "manifest.json").read_text() == before
+    staticml.load(bundle_copy)
+    leftovers = [p.name for p in bundle_copy.parent.iterdir() if p.name.startswith(".")]
+    assert leftovers == []
+
+
+def test_rebuilding_replaces_a_bundle_atomically(bundle_copy, churn):
+    model, X_train, X_test, _ = churn
+    lr = make_pipeline(StandardScaler(), LogisticRegression()).fit(
+        X_train[["tenure_months", "monthly_charges"]], churn[3][:2000])
+    staticml.build(lr, X_train[["tenure_months", "monthly_charges"]][:100], bundle_copy,
+                   name="churn")
+    art = staticml.load(bundle_copy)
+    assert [c.name for c in art.inputs] == ["tenure_months", "monthly_charges"]
+
+
+def test_invalid_name_is_refused(tmp_path, churn):
+    model, X_train, _, _ = churn
+    with pytest.raises(BuildError, match="C identifier"):
+        staticml.build(model, X_train[:50], tmp_path / "x", name="9-lives")

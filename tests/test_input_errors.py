@@ -1,0 +1,102 @@
+"""Bad prediction input gets an error that names the problem, the column and the fix."""
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.linear_model import LogisticRegression
+from sklearn.compose import make_column_transformer
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
+import staticml
+from staticml.errors import E_INFINITE_VALUE, E_MISSING_VALUE, E_UNKNOWN_CATEGORY, InputError
+
+pytestmark = pytest.mark.needs_cc
+
+
+@pytest.fixture(scope="module")
+def strict(tmp_path_factory):
+    """A pipeline with no imputer and an encoder that rejects unknown categories."""
+    rng = np.random.default_rng(3)
+    X = pd.DataFrame({"x": rng.normal(size=300), "color": rng.choice(["red", "blue"], 300)})
+    y = (X.x + (X.color == "red") > 0.5).astype(int)
+    model = make_pipeline(
+        make_column_transformer((StandardScaler(), ["x"]), (OneHotEncoder(), ["color"])),
+        LogisticRegression()).fit(X, y)
+    art = staticml.build(model, X, tmp_path_factory.mktemp("s") / "strict", name="strict")
+    return model, X, art
+
+
+def test_nan_where_the_pipeline_cannot_take_it(strict):
+    model, X, art = strict
+    bad = X[:5].copy()
+    bad.loc[3, "x"] = np.nan
+    with pytest.raises(ValueError):
+        model.predict(bad)
+    with pytest.raises(InputError, match=r"row 3 in column .x.*missing value.*SimpleImputer") as e:
+        art.predict(bad)
+    assert e.value.code == E_MISSING_VALUE and e.value.row == 3 and e.value.column == "x"
+
+
+def test_infinity(strict):
+    _, X, art = strict
+    bad = X[:2].copy()
+    bad.loc[1, "x"] = np.inf
+    with pytest.raises(InputError, match="infinite") as e:
+        art.predict(bad)
+    assert e.value.code == E_INFINITE_VALUE
+
+
+def test_unknown_category_where_the_encoder_says_error(strict):
+    model, X, art = strict
+    bad = X[:3].copy()
+    bad.loc[0, "color"] = "green"
+    with pytest.raises(ValueError):
+        model.predict(bad)
+    with pytest.raises(InputError, match="column 'color'.*not seen in training") as e:
+        art.predict(bad)
+    assert e.value.code == E_UNKNOWN_CATEGORY
+
+
+def test_missing_column_names_it(strict):
+    _, X, art = strict
+    with pytest.raises(InputError, match=r"missing column\(s\) \['color'\]"):
+        art.predict(X[["x"]])
+
+
+def test_extra_columns_and_any_order_are_fine(strict):
+    model, X, art = strict
+    shuffled = X[["color", "x"]].assign(extra=1.0)
+    assert np.array_equal(art.predict(shuffled), model.predict(X))
+
+
+def test_wrong_dtype_names_the_column(strict):
+    _, X, art = strict
+    bad = X[:2].copy()
+    bad["x"] = ["a", "b"]
+    with pytest.raises(InputError, match="column 'x' must be numeric"):
+        art.predict(bad)
+    bad = X[:2].copy()
+    bad["color"] = [1.5, 2.5]
+    with pytest.raises(InputError, match="column 'color' must hold strings"):
+        art.predict(bad)
+
+
+def test_wrong_width_array(strict):
+    _, _, art = strict
+    with pytest.raises(InputError, match="expected 2 columns"):
+        art.predict(np.zeros((2, 3)))
+    with pytest.raises(InputError, match="2-D"):
+        art.predict(np.zeros(5))
+
+
+def test_dict_rows(strict):
+    model, X, art = strict
+    row = X.iloc[7].to_dict()
+    assert art.predict_one(row) == model.predict(X.iloc[[7]])[0]
+    np.testing.assert_allclose(art.predict_proba_one(row), model.predict_proba(X.iloc[[7]])[0],
+                               rtol=0, atol=1e-12)
+    with pytest.raises(InputError, match="missing column 'color'"):
+        art.predict_one({"x": 1.0})
+    with pytest.raises(InputError, match="must hold strings"):
+        art.predict_one({"x": 1.0, "color": 3})
