@@ -79,6 +79,8 @@ class RowEncoder:
             i: {s: k for k, s in enumerate(inputs[i].vocabulary)} for i in self.string_cols
         }
         self.all_numeric = not self.string_cols
+        self._cached_columns: Any = None
+        self._cached_lookup: tuple = ((), None)
 
     # -- matrices ---------------------------------------------------------------------
     def encode(self, x: Any) -> np.ndarray:
@@ -106,7 +108,14 @@ class RowEncoder:
             if arr.shape[0] else np.empty((0, self.n))
 
     def _encode_frame(self, df: Any) -> np.ndarray:
-        missing = [c for c in self.names if c not in df.columns]
+        if df.columns is self._cached_columns:  # pandas Index objects are immutable
+            cols, index = self._cached_lookup
+        else:
+            cols = df.columns.tolist()
+            index = {c: k for k, c in enumerate(cols)} if len(cols) == len(set(cols)) else None
+            self._cached_columns, self._cached_lookup = df.columns, (cols, index)
+        missing = [c for c in self.names if (c not in index if index is not None else
+                                             c not in cols)]
         if missing:
             raise InputError(
                 f"input is missing column(s) {missing}; the model needs "
@@ -114,16 +123,17 @@ class RowEncoder:
                 "without them.", column=missing[0])
         out = np.empty((len(df), self.n))
         for i, name in enumerate(self.names):
-            out[:, i] = self._encode_column(i, df[name].to_numpy())
+            out[:, i] = self._encode_column(i, _column(df, name, index))
         return out
 
-    def _encode_column(self, i: int, values: np.ndarray) -> np.ndarray:
+    def _encode_column(self, i: int, values: Any) -> np.ndarray:
         col = self.inputs[i]
         if col.dtype == "number":
-            if values.dtype.kind in "biuf":
-                return values.astype(np.float64, copy=False)
+            kind = getattr(getattr(values, "dtype", None), "kind", "O")
+            if kind in "biuf":
+                return np.asarray(values, dtype=np.float64)
             try:
-                return np.array([np.nan if v is None else float(v) for v in values],
+                return np.array([np.nan if _is_na(v) else float(v) for v in values],
                                 dtype=np.float64)
             except (TypeError, ValueError):
                 bad = next(v for v in values if not _is_number(v))
@@ -132,15 +142,33 @@ class RowEncoder:
                     f"({type(bad).__name__}); convert it to a number or NaN",
                     column=col.name) from None
         table = self.codes[i]
+        if len(values) > 64:
+            return self._encode_strings_vectorized(i, values)
         out = np.empty(len(values))
         for k, v in enumerate(values):
             out[k] = self._code(i, table, v)
         return out
 
+    def _encode_strings_vectorized(self, i: int, values: Any) -> np.ndarray:
+        """Codes for a large string column via pandas' hash tables (C speed)."""
+        import pandas as pd
+
+        kind = pd.api.types.infer_dtype(values, skipna=True)
+        if kind not in ("string", "empty"):
+            bad = next(v for v in values if not (isinstance(v, str) or _is_na(v)))
+            raise InputError(
+                f"column {self.inputs[i].name!r} must hold strings but holds {bad!r} "
+                f"({type(bad).__name__}); pass it as a string (or None for missing)",
+                column=self.inputs[i].name)
+        vocab = list(self.inputs[i].vocabulary)
+        codes = pd.Categorical(values, categories=vocab).codes.astype(np.float64)
+        codes[np.asarray(pd.isna(values))] = np.nan
+        return codes
+
     def _code(self, i: int, table: dict[str, int], v: Any) -> float:
         if isinstance(v, str):
             return float(table.get(v, -1))
-        if v is None or (isinstance(v, float) and v != v) or _is_na(v):
+        if _is_na(v):
             return np.nan
         raise InputError(
             f"column {self.inputs[i].name!r} must hold strings but holds {v!r} "
@@ -175,9 +203,21 @@ def _is_number(v: Any) -> bool:
 
 
 def _is_na(v: Any) -> bool:
-    try:
-        import pandas as pd
+    """None, NaN, pandas.NA/NaT: every spelling of "missing" a table can hold."""
+    if v is None:
+        return True
+    if isinstance(v, (float, np.floating)):
+        return v != v
+    return type(v).__name__ in ("NAType", "NaTType")
 
-        return v is pd.NA or v is pd.NaT
-    except ImportError:  # pragma: no cover
-        return False
+
+def _column(df: Any, name: str, index: dict | None) -> Any:
+    """One column's values without building a Series (10x faster for one-row frames)."""
+    if index is not None:
+        getter = getattr(df, "_get_column_array", None)
+        if getter is not None:
+            try:
+                return getter(index[name])
+            except Exception:  # private pandas API: fall back to the public one
+                pass
+    return df[name].to_numpy()

@@ -91,6 +91,22 @@ static void sm__two_prod(double a, double b, double *p, double *e)
     *e = ((ah * bh - ab) + ah * bl + al * bh) + al * bl;      /* all partial products exact */
 }
 
+/* a + b "rounded to odd": RN(a + b), but if that is inexact and has an even last mantissa
+ * bit, the neighbour on the side of the exact sum (which has an odd last bit).  The result
+ * is never a short dyadic number unless a + b is, so a later RN(h + l) sees the dropped
+ * bits as a sticky bit (Boldo-Melquiond).  This settles the exact ties of simple dyadic
+ * inputs, e.g. exp(2^-53) = 1 + 2^-53 + 2^-107... or expm1(2^-52), which plain double-double
+ * rounding would break to even, i.e. the wrong way. */
+static double sm__add_odd(double a, double b)
+{
+    double s, e;
+    sm__u64 u;
+    sm__two_sum(a, b, &s, &e);
+    u = sm__asuint(s);
+    if (e != 0.0 && !(u & 1u)) u = ((e > 0.0) == (s > 0.0)) ? u + 1u : u - 1u;
+    return sm__asdouble(u);
+}
+
 /* (nh+nl)/(dh+dl), rounded once.  q = nh/dh is refined by one Newton-like correction using
  * the exact residual nh - q*dh (representable, Sterbenz for nh - p), so the value before
  * the final rounding has relative error ~2^-100 + the inputs' error (the map is
@@ -184,7 +200,7 @@ static void sm__expm1_poly(double rh, double rl, double *ph, double *pl)
     c = rh * sh * (0x1.5555555555555p-2 + rh * (0x1.5555555555555p-4 + rh * (0x1.1111111111111p-6
         + rh * (0x1.6c16c16c16c17p-9 + rh * 0x1.a01a01a01a01ap-12))));
     sm__fast_two_sum(rh, sh, &h, &e);
-    e += (rl + rl * rh + sl) + c;
+    e = sm__add_odd(e, (rl + rl * rh + sl) + c);
     sm__fast_two_sum(h, e, ph, pl);
 }
 
@@ -210,7 +226,7 @@ static int sm__exp_core(double x, double *h, double *l)
     sm__two_prod(Th, ph, &a, &b);
     sm__fast_two_sum(Th, a, &s, &e);
     *h = s;
-    *l = e + (b + (Tl + (Th * pl + Tl * ph)));
+    *l = sm__add_odd(e, b + (Tl + (Th * pl + Tl * ph)));
     return (k - (int)j) / 128;                 /* exact: k - j is a multiple of 128 */
 }
 
@@ -277,7 +293,10 @@ static double sm_tanh(double x)
     return x < 0.0 ? -y : y;
 }
 
-/* sigmoid via u = e^-|x| = 2^E (h + l) and d = 1 + u as a double-double:
+/* sigmoid.  |x| < 2^-18: 1/2 + x/4 - x^3/48 + x^5/480 (next term < 2^-135): the tail T is
+ * tiny, but for x an odd multiple of 2^-52 (x > 0) or 2^-53 (x < 0), 1/2 + x/4 is an exact
+ * tie that only T's sign decides, and that is finer than double-double: hence add_odd.
+ * Otherwise via u = e^-|x| = 2^E (h + l) and d = 1 + u as a double-double:
  * x >= 0: 1/d;  x < 0: e^x/(1 + e^x) = 2^E * ((h+l)/d), the quotient in [0.49, 2.01] being
  * rounded before the exact scaling (E >= -1011 keeps the result normal).  Relative error
  * <= that of u (2^-76). */
@@ -287,6 +306,11 @@ static double sm_sigmoid(double x)
     if (sm_isnan(x)) return x;
     if (x > 40.0) return 1.0;                  /* 1 - sigmoid(x) < e^-40 < 2^-57; +inf too */
     if (x < -700.0) return sm_exp(x);          /* sigmoid = e^x(1 - e^x...), e^x < 2^-1009 */
+    if (sm_fabs(x) < 0x1p-18) {
+        sm__fast_two_sum(0.5, 0.25 * x, &dh, &dl);
+        return dh + sm__add_odd(dl, x * (x * x) * (-0x1.5555555555555p-6      /* -1/48 */
+                                                   + (x * x) * 0x1.1111111111111p-9)); /* 1/480 */
+    }
     s = sm__pow2i(sm__exp_core(x >= 0.0 ? -x : x, &h, &l));
     sm__two_sum(1.0, h * s, &dh, &dl);
     dl += l * s;                               /* may be subnormal: error < 2^-1074 */
@@ -440,7 +464,7 @@ static void sm__log1p_poly(double rh, double rl, double *ph, double *pl)
         + rh * (-0x1.5555555555555p-3 + rh * (0x1.2492492492492p-3 + rh * (-0x1p-3
         + rh * 0x1.c71c71c71c71cp-4))))));
     sm__fast_two_sum(rh, -0.5 * sh, &h, &e);
-    e += (rl * ((1.0 - rh) + sh) - 0.5 * sl) + c;
+    e = sm__add_odd(e, (rl * ((1.0 - rh) + sh) - 0.5 * sl) + c);
     sm__fast_two_sum(h, e, ph, pl);
 }
 
