@@ -79,6 +79,7 @@ class RowEncoder:
             i: {s: k for k, s in enumerate(inputs[i].vocabulary)} for i in self.string_cols
         }
         self.all_numeric = not self.string_cols
+        self._index: dict[int, Any] = {i: None for i in self.string_cols}
         self._cached_columns: Any = None
         self._cached_lookup: tuple = ((), None)
 
@@ -150,19 +151,23 @@ class RowEncoder:
         return out
 
     def _encode_strings_vectorized(self, i: int, values: Any) -> np.ndarray:
-        """Codes for a large string column via pandas' hash tables (C speed)."""
-        import pandas as pd
+        """Codes for a large string column with Arrow's hash kernels (C speed)."""
+        import pyarrow as pa
+        import pyarrow.compute as pc
 
-        kind = pd.api.types.infer_dtype(values, skipna=True)
-        if kind not in ("string", "empty"):
+        try:
+            arr = pa.array(values, type=pa.string(), from_pandas=True)
+        except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError):
             bad = next(v for v in values if not (isinstance(v, str) or _is_na(v)))
             raise InputError(
                 f"column {self.inputs[i].name!r} must hold strings but holds {bad!r} "
                 f"({type(bad).__name__}); pass it as a string (or None for missing)",
-                column=self.inputs[i].name)
-        vocab = list(self.inputs[i].vocabulary)
-        codes = pd.Categorical(values, categories=vocab).codes.astype(np.float64)
-        codes[np.asarray(pd.isna(values))] = np.nan
+                column=self.inputs[i].name) from None
+        if self._index[i] is None:
+            self._index[i] = pa.array(list(self.inputs[i].vocabulary), type=pa.string())
+        found = pc.index_in(arr, value_set=self._index[i])
+        codes = pc.fill_null(found, -1).to_numpy(zero_copy_only=False).astype(np.float64)
+        codes[arr.is_null().to_numpy(zero_copy_only=False)] = np.nan
         return codes
 
     def _code(self, i: int, table: dict[str, int], v: Any) -> float:

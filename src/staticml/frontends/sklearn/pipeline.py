@@ -38,15 +38,29 @@ def _column_indices(ct: Any, name: str, columns: Any) -> list[int]:
     return [names.index(c) if isinstance(c, str) else int(c) for c in cols]
 
 
+def _is_passthrough(trans: Any) -> bool:
+    """``"passthrough"``, or what a fitted ColumnTransformer stores for it.
+
+    Since scikit-learn 1.2 the fitted ``transformers_`` (and the remainder) hold
+    ``FunctionTransformer(accept_sparse=True, check_inverse=False, ...)`` where the user
+    wrote ``"passthrough"``: ``func=None`` without validation is the identity.
+    """
+    if isinstance(trans, str):
+        return trans == "passthrough"
+    return (type(trans).__name__ == "FunctionTransformer"
+            and type(trans).__module__.startswith("sklearn.")
+            and getattr(trans, "func", 0) is None and not getattr(trans, "validate", True))
+
+
 @register("sklearn.ColumnTransformer", kind="transformer")
 def convert_column_transformer(ct: Any, b: Builder, src: Slots) -> Slots:
     out: list[int] = []
     for name, trans, columns in ct.transformers_:
-        if trans == "drop":
+        if isinstance(trans, str) and trans == "drop":
             continue
         idx = _column_indices(ct, name, columns)
         if not idx:
             continue
         sel = tuple(src[i] for i in idx)
-        out.extend(sel if trans == "passthrough" else lower_transform(trans, b, sel))
+        out.extend(sel if _is_passthrough(trans) else lower_transform(trans, b, sel))
     return tuple(out)

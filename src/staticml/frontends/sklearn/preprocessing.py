@@ -74,7 +74,8 @@ def convert_simple_imputer(est: Any, b: Builder, src: Slots) -> Slots:
     if est.strategy == "constant":
         keep = list(range(len(src)))
     kept_src = tuple(src[i] for i in keep)
-    numeric = [s for s in kept_src if not b.is_string(s)]
+    # scikit-learn validates every input column, including the all-missing ones it drops.
+    numeric = [s for s in src if not b.is_string(s)]
     if is_missing_marker(marker):
         check_finite(b, tuple(numeric), est, allow_nan=True)
     else:
