@@ -12,9 +12,12 @@ import numpy as np
 from scipy.special import expit
 
 from .. import errors
+from . import interpret_trees
 from . import ops as o
 from .graph import Graph
 from .layout import output_layout
+
+FLT_MAX = float(np.finfo(np.float32).max)
 
 
 def _lookup(keys: tuple[float, ...], x: np.ndarray) -> np.ndarray:
@@ -62,10 +65,14 @@ def _step(op: o.Op, v: np.ndarray, status: np.ndarray, detail: np.ndarray) -> No
         idx = np.arange(src.shape[1])
         bad_nan = np.isnan(src)
         bad_inf = np.isinf(src)
+        if op.float32:
+            bad_inf |= np.abs(src) > FLT_MAX
         if not op.allow_nan:
             rows = bad_nan.any(axis=1)
             first = np.asarray(op.src)[np.argmax(bad_nan, axis=1)]
             _fail(status, detail, rows, errors.E_MISSING_VALUE, first)
+        if op.allow_inf:
+            bad_inf &= ~np.isinf(src)
         rows = bad_inf.any(axis=1)
         first = np.asarray(op.src)[np.argmax(bad_inf, axis=1)]
         _fail(status, detail, rows, errors.E_INFINITE_VALUE, first)
@@ -87,6 +94,8 @@ def _step(op: o.Op, v: np.ndarray, status: np.ndarray, detail: np.ndarray) -> No
         _one_hot(op, v, status, detail)
     elif isinstance(op, o.Ordinal):
         _ordinal(op, v, status, detail)
+    elif isinstance(op, o.TreeEnsemble):
+        v[:, list(op.dst)] = interpret_trees.run(op, v[:, list(op.src)])
     elif isinstance(op, o.Linear):
         v[:, list(op.dst)] = v[:, list(op.src)] @ op.coef.T + np.asarray(op.intercept)
     elif isinstance(op, o.Elementwise):
@@ -120,6 +129,8 @@ def _activation(fn: str, z: np.ndarray) -> np.ndarray:
         return np.tanh(z)
     if fn == "logistic":
         return expit(z)
+    if fn == "exp":
+        return np.exp(z)
     raise ValueError(fn)
 
 
@@ -178,6 +189,8 @@ def _head(graph: Graph, v: np.ndarray) -> np.ndarray:
     proba = v[:, list(head.proba)] if head.proba else None
     if head.rule == "positive":
         label = (dec[:, 0] > 0).astype(np.float64)
+    elif head.rule == "nonnegative":
+        label = (dec[:, 0] >= 0).astype(np.float64)
     elif head.rule == "argmax":
         label = np.argmax(dec, axis=1).astype(np.float64)
     elif head.rule == "proba_gt_half":

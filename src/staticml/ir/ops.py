@@ -49,6 +49,10 @@ class CheckFinite:
     src: Slots
     allow_nan: bool
     note: str = ""
+    # scikit-learn trees cast X to float32 and reject values that overflow it.
+    float32: bool = False
+    # Tree libraries that route +-inf like any other number.
+    allow_inf: bool = False
 
 
 @dataclass(frozen=True, eq=False)
@@ -154,7 +158,7 @@ class Linear:
     note: str = ""
 
 
-Activation = Literal["identity", "relu", "tanh", "logistic"]
+Activation = Literal["identity", "relu", "tanh", "logistic", "exp"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -201,7 +205,60 @@ class OvrNormalize:
     note: str = ""
 
 
+# LightGBM's per-node missing-value types; every other library behaves like MISSING_NAN.
+MISSING_NONE, MISSING_ZERO, MISSING_NAN = 0, 1, 2
+
+
+@dataclass(frozen=True, eq=False)
+class TreeEnsemble:
+    """A forest of binary decision trees, added (or averaged) into ``dst``.
+
+    One traversal rule reproduces scikit-learn, HistGradientBoosting, XGBoost and LightGBM
+    exactly; each frontend normalises its library's trees into these arrays:
+
+    * Nodes of all trees are flattened into parallel arrays; ``feature[n] == -1`` marks a
+      leaf. Children are absolute node indices.
+    * Numeric split: go left iff ``x <= threshold[n]``. If ``input_float32``, ``x`` is first
+      rounded to float32 (scikit-learn trees compare ``(float)x <= (double)t``; XGBoost's
+      ``(float)x < t`` is stored as ``<=`` the float32 predecessor of ``t``).
+    * Missing values follow ``missing_type[n]`` (LightGBM's rules): ``MISSING_NAN`` sends NaN
+      to ``default_left``; ``MISSING_ZERO`` first maps NaN to 0.0 and sends
+      ``|x| <= 1e-35`` to ``default_left``; ``MISSING_NONE`` maps NaN to 0.0.
+    * Categorical split (``cat_node[n] >= 0``): NaN goes to ``default_left``; otherwise the
+      value is truncated to an integer ``k`` and goes left iff ``0 <= x < 2^31`` and bit ``k``
+      of ``cat_bits[cat_node[n]]`` is set. Frontends orient children so "in the set" is left.
+    * Leaves: ``value[n]`` holds ``width`` numbers. A tree with ``target[t] >= 0`` adds
+      ``value[leaf, 0]`` to ``dst[target[t]]``; ``target[t] == -1`` adds the whole vector.
+      Trees are added in order, starting from ``base``; in float32 if ``accumulate_float32``
+      (XGBoost), then divided by the number of trees if ``average`` (random forests).
+    """
+
+    src: Slots
+    dst: Slots
+    feature: np.ndarray = field(repr=False)
+    threshold: np.ndarray = field(repr=False)
+    left: np.ndarray = field(repr=False)
+    right: np.ndarray = field(repr=False)
+    default_left: np.ndarray = field(repr=False)
+    missing_type: np.ndarray = field(repr=False)
+    cat_node: np.ndarray = field(repr=False)
+    cat_bits: np.ndarray = field(repr=False)
+    value: np.ndarray = field(repr=False)
+    roots: np.ndarray = field(repr=False)
+    target: np.ndarray = field(repr=False)
+    base: tuple[float, ...] = ()
+    input_float32: bool = False
+    accumulate_float32: bool = False
+    average: bool = False
+    note: str = ""
+
+    @property
+    def n_trees(self) -> int:
+        return int(len(self.roots))
+
+
 Op = Union[
+    TreeEnsemble,
     CheckFinite,
     Impute,
     MissingIndicator,
@@ -222,13 +279,14 @@ class Classify:
     """How a classifier turns slots into a label, probabilities and decision values.
 
     ``rule`` picks the label index: ``"positive"`` (binary, ``decision[0] > 0``),
+    ``"nonnegative"`` (binary GradientBoosting: ``decision[0] >= 0``),
     ``"argmax"`` (first maximum of ``decision``), ``"proba_gt_half"`` (binary MLP:
     ``proba[1] > 0.5``), ``"proba_argmax"``.
     """
 
     classes: tuple
     classes_dtype: str
-    rule: Literal["positive", "argmax", "proba_gt_half", "proba_argmax"]
+    rule: Literal["positive", "nonnegative", "argmax", "proba_gt_half", "proba_argmax"]
     decision: Slots
     proba: Slots | None
     has_decision_function: bool = True

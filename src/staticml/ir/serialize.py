@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 import math
 from typing import Any
@@ -12,15 +13,17 @@ from . import ops as o
 from .graph import Graph
 
 IR_VERSION = 1
-_OPS = {cls.__name__: cls for cls in (o.CheckFinite, o.Impute, o.MissingIndicator, o.SubDiv,
+_OPS = {cls.__name__: cls for cls in (o.TreeEnsemble, o.CheckFinite, o.Impute, o.MissingIndicator, o.SubDiv,
                                       o.MulAdd, o.OneHot, o.Ordinal, o.Linear, o.Elementwise,
                                       o.Softmax, o.BinaryProba, o.OvrNormalize)}
 _HEADS = {"Classify": o.Classify, "Regress": o.Regress}
 
 
 def _enc(v: Any) -> Any:
-    if isinstance(v, np.ndarray):
-        return {"ndarray": [_enc(x) for x in v.tolist()], "shape": list(v.shape)}
+    if isinstance(v, np.ndarray):  # exact bytes, little-endian, base64: compact and fast
+        arr = np.ascontiguousarray(v, dtype=v.dtype.newbyteorder("<"))
+        return {"ndarray": base64.b64encode(arr.tobytes()).decode("ascii"),
+                "dtype": arr.dtype.str, "shape": list(v.shape)}
     if isinstance(v, float) and not math.isfinite(v):
         return {"float": repr(v)}
     if isinstance(v, (tuple, list)):
@@ -30,7 +33,8 @@ def _enc(v: Any) -> Any:
 
 def _dec(v: Any) -> Any:
     if isinstance(v, dict) and "ndarray" in v:
-        return np.asarray([_dec(x) for x in v["ndarray"]], dtype=np.float64).reshape(v["shape"])
+        data = base64.b64decode(v["ndarray"])
+        return np.frombuffer(data, dtype=np.dtype(v["dtype"])).reshape(v["shape"]).copy()
     if isinstance(v, dict) and "float" in v:
         return float(v["float"])
     if isinstance(v, list):

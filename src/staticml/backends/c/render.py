@@ -19,7 +19,8 @@ from ..literals import c_array, c_double, c_identifier, c_string
 
 ABI_VERSION = 1
 
-_FN = {"identity": "SM_IDENTITY", "relu": "SM_RELU", "tanh": "SM_TANH", "logistic": "SM_LOGISTIC"}
+_FN = {"identity": "SM_IDENTITY", "relu": "SM_RELU", "tanh": "SM_TANH", "logistic": "SM_LOGISTIC",
+       "exp": "SM_EXP"}
 _LINK = {"logistic": "SM_LINK_LOGISTIC", "identity": "SM_LINK_IDENTITY",
          "modified_huber": "SM_LINK_MODIFIED_HUBER"}
 
@@ -70,7 +71,9 @@ class _OpPrinter:
 
     def _CheckFinite(self, p: str, op: o.CheckFinite) -> None:
         self._slots(p, op)
-        self._check(f"sm_check_finite(v, {p}_src, {len(op.src)}, {int(op.allow_nan)}, bad)")
+        fn = "sm_check_finite_f32" if op.float32 else "sm_check_finite"
+        self._check(f"{fn}(v, {p}_src, {len(op.src)}, {int(op.allow_nan)}, "
+                    f"{int(op.allow_inf)}, bad)")
 
     def _Impute(self, p: str, op: o.Impute) -> None:
         self._slots(p, op)
@@ -116,6 +119,33 @@ class _OpPrinter:
             f"{int(op.unknown_value is not None)}, {c_double(uv)})")
         self.body[-1] = self.body[-1].replace("return rc;", f"{{ *bad = {op.src}; return rc; }}")
 
+    def _TreeEnsemble(self, p: str, op: o.TreeEnsemble) -> None:
+        import numpy as np
+
+        src = np.asarray(op.src, dtype=np.int64)
+        slot = np.where(op.feature >= 0, src[np.maximum(op.feature, 0)], -1)
+        flags = op.default_left.astype(np.uint8) | (op.missing_type.astype(np.uint8) << 1)
+        self.tables += [
+            _i32(f"{p}_dst", op.dst),
+            _i32(f"{p}_feature", slot), _f64(f"{p}_threshold", op.threshold),
+            _i32(f"{p}_left", op.left), _i32(f"{p}_right", op.right),
+            c_array("uint8_t", f"{p}_flags", flags, per_line=24),
+            _i32(f"{p}_cat_node", op.cat_node),
+            c_array("uint32_t", f"{p}_cat_bits", op.cat_bits.ravel(),
+                    fmt=lambda w: f"0x{int(w):08x}u", per_line=8),
+            _f64(f"{p}_value", op.value.ravel()),
+            _i32(f"{p}_roots", op.roots), _i32(f"{p}_target", op.target),
+            _f64(f"{p}_base", op.base or (0.0,) * len(op.dst)),
+            f"static const sm_forest {p}_forest = {{\n"
+            f"    {p}_feature, {p}_threshold, {p}_left, {p}_right, {p}_flags, {p}_cat_node,\n"
+            f"    {p}_cat_bits, {op.cat_bits.shape[1]}, {p}_value, {op.value.shape[1]},\n"
+            f"    {p}_roots, {p}_target, {op.n_trees}, {p}_base,\n"
+            f"    /* input_float32 */ {int(op.input_float32)}, "
+            f"/* accumulate_float32 */ {int(op.accumulate_float32)}, "
+            f"/* average */ {int(op.average)}\n}};",
+        ]
+        self._call(f"sm_tree_ensemble(v, &{p}_forest, {p}_dst, {len(op.dst)});")
+
     def _Linear(self, p: str, op: o.Linear) -> None:
         self._slots(p, op)
         self.tables += [_f64(f"{p}_coef", op.coef.ravel()), _f64(f"{p}_intercept", op.intercept)]
@@ -155,6 +185,7 @@ def _head_code(graph: Graph) -> tuple[list[str], list[str]]:
         tables.append(_i32("head_proba", head.proba))
     rule = {
         "positive": "v[head_decision[0]] > 0.0 ? 1.0 : 0.0",
+        "nonnegative": "v[head_decision[0]] >= 0.0 ? 1.0 : 0.0",
         "argmax": f"(double)sm_argmax(v, head_decision, {len(head.decision)})",
         "proba_gt_half": "v[head_proba[1]] > 0.5 ? 1.0 : 0.0",
         "proba_argmax": f"(double)sm_argmax(v, head_proba, {len(head.proba or ())})",

@@ -1,3 +1,3 @@
 """scikit-learn frontends: importing this package registers every sklearn converter."""
 
-from . import linear, neural, pipeline, preprocessing  # noqa: F401  (registration)
+from . import linear, neural, pipeline, preprocessing, trees  # noqa: F401  (registration)

@@ -13,7 +13,8 @@ import numpy as np
 
 from ...errors import UnsupportedModelError
 from ...ir.graph import Builder
-from ...ir.ops import Impute, MissingIndicator, MulAdd, OneHot, Ordinal, Slots, SubDiv
+from ...ir.ops import (CheckFinite, Impute, MissingIndicator, MulAdd, OneHot, Ordinal, Slots,
+                       SubDiv)
 from ..registry import register
 from ._common import (
     category_key,
@@ -80,6 +81,10 @@ def convert_simple_imputer(est: Any, b: Builder, src: Slots) -> Slots:
         check_finite(b, tuple(numeric), est, allow_nan=True)
     else:
         check_finite(b, tuple(numeric), est, allow_nan=False)
+        # With a non-NaN marker scikit-learn rejects NaN in string (object) columns too.
+        strings = tuple(s for s in src if b.is_string(s))
+        if strings:
+            b.emit(CheckFinite(strings, False, note="SimpleImputer input validation"))
     fills, missing = [], []
     for i in keep:
         slot, stat = src[i], stats[i]

@@ -67,12 +67,27 @@ static double sm_string_code(const char *const *sorted, const int32_t *codes, in
 /* Input validation as scikit-learn does it: NaN (unless allowed) and +-inf are errors.
  * On error *bad receives the offending slot. */
 static int sm_check_finite(const double *v, const int32_t *src, int32_t n, int allow_nan,
-                           int32_t *bad) {
+                           int allow_inf, int32_t *bad) {
     int32_t i;
     for (i = 0; i < n; i++) {
         double x = v[src[i]];
         if (!allow_nan && sm_is_nan(x)) { *bad = src[i]; return SM_E_MISSING_VALUE; }
-        if (sm_is_inf(x)) { *bad = src[i]; return SM_E_INFINITE_VALUE; }
+        if (!allow_inf && sm_is_inf(x)) { *bad = src[i]; return SM_E_INFINITE_VALUE; }
+    }
+    return SM_OK;
+}
+
+/* As sm_check_finite, and values beyond float32's range are errors too (scikit-learn trees
+ * cast X to float32 and refuse what overflows). */
+#define SM_FLT_MAX 0x1.fffffep+127
+static int sm_check_finite_f32(const double *v, const int32_t *src, int32_t n, int allow_nan,
+                               int allow_inf, int32_t *bad) {
+    int32_t i;
+    int rc = sm_check_finite(v, src, n, allow_nan, allow_inf, bad);
+    if (rc != SM_OK) return rc;
+    for (i = 0; i < n; i++) {
+        double x = v[src[i]];
+        if (!sm_is_inf(x) && (x > SM_FLT_MAX || x < -SM_FLT_MAX)) { *bad = src[i]; return SM_E_INFINITE_VALUE; }
     }
     return SM_OK;
 }
@@ -168,6 +183,7 @@ static void sm_linear(double *v, const int32_t *src, int32_t n_in, const int32_t
 #define SM_RELU 1
 #define SM_TANH 2
 #define SM_LOGISTIC 3
+#define SM_EXP 4
 
 static void sm_elementwise(double *v, const int32_t *src, const int32_t *dst, int32_t n,
                            int fn) {
@@ -178,6 +194,7 @@ static void sm_elementwise(double *v, const int32_t *src, const int32_t *dst, in
             case SM_RELU: x = x > 0.0 ? x : 0.0; break;
             case SM_TANH: x = sm_tanh(x); break;
             case SM_LOGISTIC: x = sm_sigmoid(x); break;
+            case SM_EXP: x = sm_exp(x); break;
             default: break;
         }
         v[dst[i]] = x;
@@ -231,6 +248,82 @@ static int32_t sm_argmax(const double *v, const int32_t *src, int32_t n) {
     int32_t i, best = 0;
     for (i = 1; i < n; i++) if (v[src[i]] > v[src[best]]) best = i;
     return best;
+}
+
+/* ---- tree ensembles (ir/ops.py TreeEnsemble documents the rules) ---------------------
+ * flags[n]: bit 0 = default_left, bits 1-2 = missing type (0 None, 1 Zero, 2 NaN).
+ * feature[n] is already the slot to read (-1 = leaf). */
+#define SM_MISSING_NONE 0
+#define SM_MISSING_ZERO 1
+#define SM_MISSING_NAN 2
+
+typedef struct {
+    const int32_t *feature;     /* slot read by each node, -1 for a leaf */
+    const double *threshold;    /* go left iff x <= threshold */
+    const int32_t *left;
+    const int32_t *right;
+    const uint8_t *flags;
+    const int32_t *cat_node;    /* -1 = numeric split, else row of cat_bits */
+    const uint32_t *cat_bits;   /* rows of cat_words words: categories that go left */
+    int32_t cat_words;
+    const double *value;        /* width numbers per node */
+    int32_t width;
+    const int32_t *roots;
+    const int32_t *target;      /* output index per tree, -1 = the whole leaf vector */
+    int32_t n_trees;
+    const double *base;
+    int input_float32;          /* compare (double)(float)x: scikit-learn trees, XGBoost */
+    int accumulate_float32;     /* XGBoost sums its trees in float */
+    int average;                /* random forests: mean over trees */
+} sm_forest;
+
+/* The leaf one tree sends this row to. */
+static int32_t sm_tree_leaf(const sm_forest *f, const double *v, int32_t node) {
+    while (f->feature[node] >= 0) {
+        double x = v[f->feature[node]];
+        int flags = f->flags[node], go_left;
+        int mt = (flags >> 1) & 3;
+        if (f->input_float32) x = (double)(float)x;
+        if (f->cat_node[node] >= 0) {
+            if (sm_is_nan(x)) {
+                go_left = flags & 1;
+            } else if (x >= 0.0 && x < 2147483648.0) {
+                int32_t k = (int32_t)x; /* truncation, as every library does */
+                int32_t w = k >> 5;
+                go_left = w < f->cat_words &&
+                          ((f->cat_bits[(size_t)f->cat_node[node] * (size_t)f->cat_words + (size_t)w]
+                            >> (k & 31)) & 1u);
+            } else {
+                go_left = 0;
+            }
+        } else if (sm_is_nan(x) && mt == SM_MISSING_NAN) {
+            go_left = flags & 1;
+        } else {
+            if (sm_is_nan(x)) x = 0.0; /* LightGBM: NaN is 0 unless the missing type is NaN */
+            if (mt == SM_MISSING_ZERO && x >= -1e-35 && x <= 1e-35) go_left = flags & 1;
+            else go_left = x <= f->threshold[node];
+        }
+        node = go_left ? f->left[node] : f->right[node];
+    }
+    return node;
+}
+
+static void sm_tree_ensemble(double *v, const sm_forest *f, const int32_t *dst, int32_t n_dst) {
+    int32_t t, k;
+    /* XGBoost adds in float: each partial sum is rounded to float, kept exactly in a double. */
+    int f32 = f->accumulate_float32;
+    for (k = 0; k < n_dst; k++) v[dst[k]] = f32 ? (double)(float)f->base[k] : f->base[k];
+    for (t = 0; t < f->n_trees; t++) {
+        const double *leaf = f->value + (size_t)sm_tree_leaf(f, v, f->roots[t]) * (size_t)f->width;
+        int32_t first = f->target[t] >= 0 ? f->target[t] : 0;
+        int32_t last = f->target[t] >= 0 ? f->target[t] + 1 : n_dst;
+        for (k = first; k < last; k++) {
+            double add = leaf[f->target[t] >= 0 ? 0 : k];
+            double *a = &v[dst[k]];
+            *a = f32 ? (double)((float)*a + (float)add) : *a + add;
+        }
+    }
+    if (f->average) for (k = 0; k < n_dst; k++) v[dst[k]] = v[dst[k]] / (double)f->n_trees;
 }
 
 #endif /* SM_RUNTIME_H */

@@ -1,0 +1,241 @@
+"""scikit-learn tree models: DecisionTree, RandomForest, ExtraTrees, GradientBoosting,
+HistGradientBoosting, lowered to one TreeEnsemble op plus the estimator's link.
+
+Numerics (see ``TreeEnsemble``): DecisionTree/RandomForest/ExtraTrees/GradientBoosting cast X
+to float32 and compare ``(float)x <= threshold`` with a double threshold, route NaN by
+``missing_go_to_left``; HistGradientBoosting compares doubles and has its own categorical
+bitsets. Leaf values are precomputed exactly as scikit-learn computes them (e.g. a boosting
+stage's ``learning_rate * value`` product), so sums match bit for bit.
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any
+
+import numpy as np
+
+from ...errors import UnsupportedModelError
+from ...ir.graph import Builder
+from ...ir.ops import (BinaryProba, CheckFinite, Classify, Elementwise, Regress, Slots,
+                       Softmax)
+from ...ir.trees import Tree, assemble
+from ..registry import lower_transform, register
+from ._common import require_numeric
+from .linear import classes_of
+
+
+def _accepts(est: Any, value: float, column: int | None = None) -> bool:
+    """Does ``est.predict`` accept ``value`` (in one column, or all)? Its own checks decide."""
+    n = int(est.n_features_in_)
+    row = np.full((1, n), value) if column is None else np.zeros((1, n))
+    if column is not None:
+        row[0, column] = value
+    X: Any = row
+    names = getattr(est, "feature_names_in_", None)
+    if names is not None:
+        import pandas as pd
+
+        X = pd.DataFrame(row, columns=list(names))
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            est.predict(X)
+        return True
+    except (ValueError, TypeError):
+        return False
+
+
+def _validation(est: Any, b: Builder, src: Slots, float32: bool) -> None:
+    """Reproduce the estimator's input checks, probing them rather than assuming them."""
+    require_numeric(b, src, est)
+    groups: dict[tuple[bool, bool], list[int]] = {}
+    for value_ok in ((_accepts(est, np.nan), _accepts(est, np.inf)),):
+        if all(value_ok):
+            groups[value_ok] = list(src)
+        else:
+            for j, s in enumerate(src):
+                key = (_accepts(est, np.nan, j), _accepts(est, np.inf, j))
+                groups.setdefault(key, []).append(s)
+    for (allow_nan, allow_inf), slots in groups.items():
+        if allow_nan and allow_inf and not float32:
+            continue
+        b.emit(CheckFinite(tuple(slots), allow_nan=allow_nan, allow_inf=allow_inf,
+                           float32=float32, note=f"{type(est).__name__} input validation"))
+
+
+def _sk_tree(tree: Any, value: np.ndarray, target: int = -1) -> Tree:
+    is_leaf = tree.children_left == -1
+    missing = getattr(tree, "missing_go_to_left", None)
+    return Tree(
+        feature=np.where(is_leaf, -1, tree.feature).astype(np.int32),
+        threshold=np.asarray(tree.threshold, dtype=np.float64),
+        left=tree.children_left.astype(np.int32), right=tree.children_right.astype(np.int32),
+        default_left=(np.zeros(len(is_leaf), bool) if missing is None
+                      else np.asarray(missing).astype(bool)),
+        value=np.asarray(value, dtype=np.float64).reshape(len(is_leaf), -1), target=target)
+
+
+def _forest(est: Any, b: Builder, src: Slots, trees: list[Tree], width: int,
+            average: bool) -> Slots:
+    _validation(est, b, src, float32=True)
+    dst = b.alloc(width)
+    b.emit(assemble(trees, src, dst, [0.0] * width, input_float32=True, average=average,
+                    note=f"{type(est).__name__}: {len(trees)} trees"))
+    return dst
+
+
+def _single_output(est: Any) -> None:
+    if getattr(est, "n_outputs_", 1) != 1 and hasattr(est, "classes_"):
+        raise UnsupportedModelError(f"multi-output {type(est).__name__}")
+
+
+@register("sklearn.DecisionTreeClassifier", "sklearn.ExtraTreeClassifier",
+          "sklearn.RandomForestClassifier", "sklearn.ExtraTreesClassifier", kind="predictor")
+def convert_tree_classifier(est: Any, b: Builder, src: Slots) -> Classify:
+    _single_output(est)
+    members = getattr(est, "estimators_", [est])
+    k = len(est.classes_)
+    trees = [_sk_tree(m.tree_, m.tree_.value[:, 0, :k]) for m in members]
+    proba = _forest(est, b, src, trees, k, average=hasattr(est, "estimators_"))
+    classes, dtype = classes_of(est)
+    return Classify(classes, dtype, "proba_argmax", proba, proba, has_decision_function=False)
+
+
+@register("sklearn.DecisionTreeRegressor", "sklearn.ExtraTreeRegressor",
+          "sklearn.RandomForestRegressor", "sklearn.ExtraTreesRegressor", kind="predictor")
+def convert_tree_regressor(est: Any, b: Builder, src: Slots) -> Regress:
+    members = getattr(est, "estimators_", [est])
+    n_out = int(est.n_outputs_)
+    trees = [_sk_tree(m.tree_, m.tree_.value[:, :, 0]) for m in members]
+    values = _forest(est, b, src, trees, n_out, average=hasattr(est, "estimators_"))
+    return Regress(values, squeeze=n_out == 1)
+
+
+def _gb_raw(est: Any, b: Builder, src: Slots) -> Slots:
+    init = est.init_
+    if not (init == "zero" or type(init).__name__ in ("DummyClassifier", "DummyRegressor")):
+        raise UnsupportedModelError(
+            f"{type(est).__name__} with init={type(init).__name__}: only the default (prior) "
+            "or 'zero' init is a constant that can be compiled")
+    n = int(est.n_features_in_)
+    base = np.asarray(est._raw_predict_init(np.zeros((1, n), dtype=np.float32)))[0]
+    stages, k = est.estimators_.shape
+    lr = float(est.learning_rate)
+    trees = []
+    for i in range(stages):
+        for j in range(k):
+            tree = est.estimators_[i, j].tree_
+            # predict_stages adds scale * value[node]: the same product, computed here once.
+            trees.append(_sk_tree(tree, lr * tree.value[:, 0, 0], target=j))
+    _validation(est, b, src, float32=True)
+    raw = b.alloc(k)
+    b.emit(assemble(trees, src, raw, base, input_float32=True,
+                    note=f"{type(est).__name__}: {len(trees)} trees, learning rate {lr}"))
+    return raw
+
+
+@register("sklearn.GradientBoostingClassifier", kind="predictor")
+def convert_gb_classifier(est: Any, b: Builder, src: Slots) -> Classify:
+    raw = _gb_raw(est, b, src)
+    classes, dtype = classes_of(est)
+    return _boosted_classifier(b, raw, classes, dtype, binary_rule="nonnegative")
+
+
+@register("sklearn.GradientBoostingRegressor", kind="predictor")
+def convert_gb_regressor(est: Any, b: Builder, src: Slots) -> Regress:
+    return Regress(_gb_raw(est, b, src))
+
+
+def _boosted_classifier(b: Builder, raw: Slots, classes: tuple, dtype: str,
+                        binary_rule: str) -> Classify:
+    if len(raw) == 1:
+        proba = b.alloc(2)
+        b.emit(BinaryProba(raw[0], (proba[0], proba[1]), "logistic", note="predict_proba"))
+        return Classify(classes, dtype, binary_rule, raw, proba)
+    proba = b.alloc(len(raw))
+    b.emit(Softmax(raw, proba, note="predict_proba"))
+    return Classify(classes, dtype, "argmax", raw, proba)
+
+
+def _hgb_inputs(est: Any, b: Builder, src: Slots) -> Slots:
+    """Apply HistGradientBoosting's own categorical preprocessor (an OrdinalEncoder)."""
+    pre = getattr(est, "_preprocessor", None)
+    if pre is None:
+        return src
+    out: list[int] = []
+    for name, trans, columns in pre.transformers_:
+        idx = [i for i, keep in enumerate(np.asarray(columns)) if keep] \
+            if np.asarray(columns).dtype == bool else [int(c) for c in columns]
+        sel = tuple(src[i] for i in idx)
+        if name == "encoder":
+            out.extend(lower_transform(trans, b, sel))
+        elif trans == "drop" or not sel:
+            continue
+        else:  # the 'numerical' FunctionTransformer is check_array: a passthrough
+            out.extend(sel)
+    return tuple(out)
+
+
+def _hgb_tree(pred: Any, known: np.ndarray, f_idx_map: np.ndarray, target: int) -> Tree:
+    nodes = pred.nodes
+    n = len(nodes)
+    is_leaf = nodes["is_leaf"].astype(bool)
+    left = nodes["left"].astype(np.int32)
+    right = nodes["right"].astype(np.int32)
+    default_left = nodes["missing_go_to_left"].astype(bool)
+    categories: list[list[int] | None] = [None] * n
+    raw_bits = pred.raw_left_cat_bitsets
+    for i in np.flatnonzero(nodes["is_categorical"].astype(bool) & ~is_leaf):
+        to_left = _bits(raw_bits[nodes["bitset_idx"][i]])
+        known_cats = _bits(known[f_idx_map[nodes["feature_idx"][i]]])
+        if default_left[i]:
+            # Unknown categories follow the missing direction (left), so the finite set is
+            # the one going right: swap the children and let "in the set" mean right.
+            categories[i] = sorted(set(known_cats) - set(to_left))
+            left[i], right[i] = right[i], left[i]
+            default_left[i] = False
+        else:
+            categories[i] = to_left
+    return Tree(feature=np.where(is_leaf, -1, nodes["feature_idx"]).astype(np.int32),
+                threshold=nodes["num_threshold"].astype(np.float64), left=left, right=right,
+                default_left=default_left, value=nodes["value"].astype(np.float64)[:, None],
+                target=target, categories=categories)
+
+
+def _bits(words: np.ndarray) -> list[int]:
+    return [32 * w + k for w, word in enumerate(np.asarray(words, dtype=np.uint32))
+            for k in range(32) if (int(word) >> k) & 1]
+
+
+def _hgb_raw(est: Any, b: Builder, src: Slots) -> Slots:
+    _validation(est, b, src, float32=False)
+    x = _hgb_inputs(est, b, src)
+    known, f_idx_map = est._bin_mapper.make_known_categories_bitsets()
+    trees = [_hgb_tree(pred, known, f_idx_map, k)
+             for iteration in est._predictors for k, pred in enumerate(iteration)]
+    base = np.asarray(est._baseline_prediction, dtype=np.float64).ravel()
+    raw = b.alloc(len(base))
+    b.emit(assemble(trees, x, raw, base,
+                    note=f"{type(est).__name__}: {len(est._predictors)} iterations"))
+    return raw
+
+
+@register("sklearn.HistGradientBoostingClassifier", kind="predictor")
+def convert_hgb_classifier(est: Any, b: Builder, src: Slots) -> Classify:
+    raw = _hgb_raw(est, b, src)
+    classes, dtype = classes_of(est)
+    return _boosted_classifier(b, raw, classes, dtype, binary_rule="positive")
+
+
+@register("sklearn.HistGradientBoostingRegressor", kind="predictor")
+def convert_hgb_regressor(est: Any, b: Builder, src: Slots) -> Regress:
+    raw = _hgb_raw(est, b, src)
+    link = type(est._loss.link).__name__
+    if link == "IdentityLink":
+        return Regress(raw)
+    if link == "LogLink":
+        out = b.alloc(len(raw))
+        b.emit(Elementwise(raw, out, "exp", note=f"{est.loss} inverse link"))
+        return Regress(out)
+    raise UnsupportedModelError(f"HistGradientBoostingRegressor with loss={est.loss!r}")
