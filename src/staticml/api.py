@@ -33,7 +33,8 @@ from .runtime.artifact import Artifact
 from .toolchain.compilers import (build_shared, find_compiler, library_filename,
                                   native_platform)
 from .verification import parity
-from .verification.runner import check_artifact, check_interpreter, rows_for_check
+from .verification.runner import (check_artifact, check_interpreter, reference_for,
+                                  rows_for_check)
 
 log = logging.getLogger(__name__)
 
@@ -50,11 +51,29 @@ def _resolve_model(model: Any, trust_pickle: bool) -> tuple[Any, dict]:
     return obj, info
 
 
-def _versions() -> dict:
-    import sklearn
+_LIBRARIES = {"sklearn": "scikit-learn", "xgboost": "xgboost", "lightgbm": "lightgbm"}
 
-    return {"python": platform.python_version(), "numpy": np.__version__,
-            "scikit-learn": sklearn.__version__}
+
+def _library_of(model: Any) -> str:
+    """The library a model comes from (parsed model files say so themselves)."""
+    return getattr(model, "library", None) or _LIBRARIES.get(
+        type(model).__module__.split(".")[0], type(model).__module__.split(".")[0])
+
+
+def _versions(library: str) -> dict:
+    import importlib.metadata as md
+
+    versions = {"python": platform.python_version(), "numpy": np.__version__}
+    for dist in sorted({"scikit-learn", library}):
+        try:
+            versions[dist] = md.version(dist if dist != "xgboost" else "xgboost")
+        except md.PackageNotFoundError:
+            if dist == "xgboost":
+                try:
+                    versions[dist] = md.version("xgboost-cpu")
+                except md.PackageNotFoundError:
+                    pass
+    return versions
 
 
 def _outputs_record(graph: Graph) -> dict:
@@ -147,10 +166,10 @@ def _build_into(root: Path, model: Any, source: dict, graph: Graph, sample: Any,
         "format": mf.FORMAT, "format_version": mf.FORMAT_VERSION,
         "name": name, "model_version": model_version, "staticml_version": __version__,
         "abi_version": ABI_VERSION,
-        "source_model": {"library": "scikit-learn", "type": describe_model(model),
+        "source_model": {"library": _library_of(model), "type": describe_model(model),
                          "class": f"{type(model).__module__}.{type(model).__name__}",
                          "file": source.get("file"), "sha256": source["sha256"],
-                         "versions": _versions()},
+                         "versions": _versions(_library_of(model))},
         "task": graph.task,
         "inputs": inputs,
         "outputs": _outputs_record(graph),
@@ -165,10 +184,11 @@ def _build_into(root: Path, model: Any, source: dict, graph: Graph, sample: Any,
 
     say("verifying parity on the sample and probe rows")
     rows, labels = rows_for_check(graph, sample)
-    ref = parity.reference(model, rows)
+    ref, ref_kind = reference_for(model, graph, rows, labels)
     ir_report = check_interpreter(graph, ref, rows, labels)
     art = Artifact.open(root)
     report = check_artifact(graph, art, ref, rows, labels, target="native")
+    ir_report["reference"] = report["reference"] = ref_kind
     manifest["parity"] = {"ir": ir_report, "native": report}
     mf.write(root, manifest)
     for rep in (ir_report, report):
@@ -193,9 +213,11 @@ def verify(path: str | Path, model: Any, X: Any, trust_pickle: bool = False) -> 
     art = load(path)
     graph = serialize.from_dict(json.loads(mf.resolve(art.root, "ir.json").read_text()))
     rows, labels = rows_for_check(graph, X)
-    ref = parity.reference(obj, rows)
+    ref, ref_kind = reference_for(obj, graph, rows, labels)
     reports = {"ir": check_interpreter(graph, ref, rows, labels)}
     reports[art.target] = check_artifact(graph, art, ref, rows, labels, target=art.target)
+    for rep in reports.values():
+        rep["reference"] = ref_kind
     return {"bundle": str(path), "passed": all(r["passed"] for r in reports.values()),
             "targets": reports}
 

@@ -31,16 +31,28 @@ def _take(X: Any, idx: np.ndarray) -> Any:
     return X.iloc[idx] if hasattr(X, "iloc") else np.asarray(X)[idx]
 
 
-def _safe_call(fn: Callable[[Any], np.ndarray], X: Any, n: int) -> tuple[np.ndarray | None, np.ndarray]:
-    """Call ``fn`` on all rows; where it raises, bisect to find exactly which rows fail."""
+def _call(fn: Callable[[Any], Any], X: Any) -> np.ndarray:
+    from joblib import parallel_config
+
+    # Many small calls: joblib worker pools would cost more than the predictions.
+    with warnings.catch_warnings(), parallel_config(backend="sequential"):
+        warnings.simplefilter("ignore")
+        return np.asarray(fn(X))
+
+
+def _safe_call(fn: Callable[[Any], np.ndarray], X: Any, n: int,
+               groups: list[np.ndarray]) -> tuple[np.ndarray | None, np.ndarray]:
+    """Call ``fn`` on all rows; where it raises, find exactly which rows fail.
+
+    Rows come in ``groups`` (the sample, then one group per probe value); a group that
+    raises is bisected, so the cost is one call per group plus a few per failing row.
+    """
     error = np.zeros(n, dtype=bool)
     chunks: list[tuple[np.ndarray, np.ndarray]] = []
 
     def go(idx: np.ndarray) -> None:
         try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                chunks.append((idx, np.asarray(fn(_take(X, idx)))))
+            chunks.append((idx, _call(fn, _take(X, idx))))
         except Exception:
             if len(idx) == 1:
                 error[idx[0]] = True
@@ -49,7 +61,11 @@ def _safe_call(fn: Callable[[Any], np.ndarray], X: Any, n: int) -> tuple[np.ndar
                 go(idx[:half])
                 go(idx[half:])
 
-    go(np.arange(n))
+    try:
+        chunks.append((np.arange(n), _call(fn, X)))
+    except Exception:
+        for g in groups:
+            go(g)
     if not chunks:
         return None, error
     dtype = np.result_type(*(res.dtype for _, res in chunks))
@@ -61,20 +77,39 @@ def _safe_call(fn: Callable[[Any], np.ndarray], X: Any, n: int) -> tuple[np.ndar
     return out, error
 
 
-def reference(model: Any, X: Any) -> Reference:
+def _groups(labels: list[str] | None, n: int) -> list[np.ndarray]:
+    """Consecutive runs of rows sharing a description ("probe age=nan", ...)."""
+    if not labels or len(labels) != n:
+        return [np.arange(n)]
+    keys = [lab if lab.startswith("probe") else "sample" for lab in labels]
+    bounds = [0] + [i for i in range(1, n) if keys[i] != keys[i - 1]] + [n]
+    return [np.arange(a, b) for a, b in zip(bounds, bounds[1:])]
+
+
+def reference(model: Any, X: Any, labels: list[str] | None = None) -> Reference:
+    """The model's results on ``X``; rows it refuses are found once, via ``predict``."""
     n = len(X)
-    labels = values = proba = decision = None
-    pred, error = _safe_call(model.predict, X, n)
-    is_clf = hasattr(model, "classes_")
-    if is_clf:
-        labels = pred
+    labels_out = values = proba = decision = None
+    pred, error = _safe_call(model.predict, X, n, _groups(labels, n))
+    ok = np.flatnonzero(~error)
+
+    def on_ok_rows(fn: Callable[[Any], Any]) -> np.ndarray | None:
+        if not len(ok):
+            return None
+        res = _call(fn, _take(X, ok))
+        out = np.full((n, *res.shape[1:]), np.nan)
+        out[ok] = res
+        return out
+
+    if hasattr(model, "classes_"):
+        labels_out = pred
         if hasattr(model, "predict_proba"):
-            proba, _ = _safe_call(model.predict_proba, X, n)
+            proba = on_ok_rows(model.predict_proba)
         if hasattr(model, "decision_function"):
-            decision, _ = _safe_call(model.decision_function, X, n)
+            decision = on_ok_rows(model.decision_function)
     else:
         values = pred
-    return Reference(labels, values, proba, decision, error)
+    return Reference(labels_out, values, proba, decision, error)
 
 
 def _max_diff(a: np.ndarray | None, b: np.ndarray | None, ok: np.ndarray) -> tuple[float, np.ndarray]:

@@ -51,6 +51,29 @@ def rows_for_check(graph: Graph, sample: Any) -> tuple[Any, list[str]]:
     return rows, labels
 
 
+def reference_from_ir(graph: Graph, rows: Any) -> parity.Reference:
+    """The IR interpreter as the reference, for models whose library is not installed."""
+    x = RowEncoder(graph.inputs).encode(rows)
+    out, status, _ = interpret.run(graph, x)
+    got, error = split_outputs(graph, out, status)
+    return parity.Reference(got.get("labels"), got.get("values"), got.get("proba"),
+                            got.get("decision"), error)
+
+
+def reference_for(model: Any, graph: Graph, rows: Any,
+                  labels: list[str] | None = None) -> tuple[parity.Reference, str]:
+    """Reference results for ``rows``: the original model when it can run here.
+
+    Models parsed from files (XGBoost/LightGBM) offer ``reference_model()``, the vendor
+    library's own object, or None when that library is not installed.
+    """
+    factory = getattr(model, "reference_model", None)
+    ref_model = factory() if callable(factory) else model
+    if ref_model is None:
+        return reference_from_ir(graph, rows), "ir (the model's library is not installed)"
+    return parity.reference(ref_model, rows, labels), "model"
+
+
 def check_interpreter(graph: Graph, ref: parity.Reference, rows: Any, labels: list[str]) -> dict:
     x = RowEncoder(graph.inputs).encode(rows)
     out, status, _ = interpret.run(graph, x)

@@ -37,8 +37,10 @@ def _accepts(est: Any, value: float, column: int | None = None) -> bool:
         import pandas as pd
 
         X = pd.DataFrame(row, columns=list(names))
+    from joblib import parallel_config
+
     try:
-        with warnings.catch_warnings():
+        with warnings.catch_warnings(), parallel_config(backend="sequential"):
             warnings.simplefilter("ignore")
             est.predict(X)
         return True
