@@ -81,9 +81,21 @@ def _groups(labels: list[str] | None, n: int) -> list[np.ndarray]:
     """Consecutive runs of rows sharing a description ("probe age=nan", ...)."""
     if not labels or len(labels) != n:
         return [np.arange(n)]
-    keys = [lab if lab.startswith("probe") else "sample" for lab in labels]
+    keys = [_group_key(lab) for lab in labels]
     bounds = [0] + [i for i in range(1, n) if keys[i] != keys[i - 1]] + [n]
     return [np.arange(a, b) for a, b in zip(bounds, bounds[1:])]
+
+
+def _group_key(label: str) -> str:
+    """Finite probe values of one column share a group; special values get their own."""
+    if not label.startswith("probe "):
+        return "sample"
+    column, _, value = label[6:].rpartition("=")
+    try:
+        finite = np.isfinite(float(value))
+    except ValueError:
+        finite = False
+    return f"{column}:finite" if finite else label
 
 
 def reference(model: Any, X: Any, labels: list[str] | None = None) -> Reference:

@@ -16,6 +16,7 @@ from ...ir.graph import Graph
 from ...ir.layout import output_layout
 from ...passes.dependencies import blame
 from ..literals import c_array, c_double, c_identifier, c_string
+from .forest_layout import FastForest, layout
 
 ABI_VERSION = 1
 
@@ -36,6 +37,12 @@ def runtime_text() -> str:
     return "\n".join((pkg / f).read_text() for f in ("sm_math.h", "sm_runtime.h"))
 
 
+def _struct(ctype: str, name: str, fields: dict) -> str:
+    """A static const struct with C99 designated initializers (one field per line)."""
+    body = ",\n".join(f"    .{k} = {v}" for k, v in fields.items())
+    return f"static const {ctype} {name} = {{\n{body}\n}};"
+
+
 def _i32(name: str, values) -> str:
     return c_array("int32_t", name, values, fmt=str, per_line=12)
 
@@ -50,6 +57,13 @@ class _OpPrinter:
     def __init__(self) -> None:
         self.tables: list[str] = []
         self.body: list[str] = []
+        # The program split at each fast forest: ("rows", lines) runs row by row,
+        # ("forest", prefix, n_dst, n_feat) runs over a block of rows at once.
+        self.segments: list[tuple] = [("rows", self.body)]
+
+    def _start_rows(self) -> None:
+        self.body = []
+        self.segments.append(("rows", self.body))
 
     def emit(self, k: int, op: o.Op) -> None:
         p = f"op{k}"
@@ -120,6 +134,41 @@ class _OpPrinter:
         self.body[-1] = self.body[-1].replace("return rc;", f"{{ *bad = {op.src}; return rc; }}")
 
     def _TreeEnsemble(self, p: str, op: o.TreeEnsemble) -> None:
+        import os
+
+        fast = None if os.environ.get("STATICML_FOREST_KERNEL") == "general" else layout(op)
+        if fast is not None:
+            self._fast_forest(p, op, fast)
+        else:
+            self._general_forest(p, op)
+
+    def _fast_forest(self, p: str, op: o.TreeEnsemble, f: FastForest) -> None:
+        nodes = ",\n    ".join(
+            f"{{{c_double(t)}, {int(ft)}, {int(lf)}u}}" for t, ft, lf in zip(f.thr, f.feat, f.left))
+        self.tables += [
+            _i32(f"{p}_dst", op.dst),
+            f"static const sm_node {p}_nodes[{len(f.thr)}] = {{\n    {nodes}\n}};",
+            _f64(f"{p}_value", f.value.ravel()),
+            _i32(f"{p}_roots", f.roots), _i32(f"{p}_group_depth", f.group_depth),
+            _i32(f"{p}_target", f.target),
+            _i32(f"{p}_feat_slot", [op.src[k] for k in f.features]),
+            c_array("uint8_t", f"{p}_mode", f.modes, per_line=24),
+            _f64(f"{p}_base", op.base or (0.0,) * len(op.dst)),
+            _i32(f"{p}_tree_depth", f.tree_depth),
+            _struct("sm_fast_forest", f"{p}_forest", {
+                "nodes": f"{p}_nodes", "value": f"{p}_value", "width": f.value.shape[1],
+                "roots": f"{p}_roots", "group_depth": f"{p}_group_depth",
+                "n_groups": len(f.group_depth), "tree_depth": f"{p}_tree_depth",
+                "target": f"{p}_target", "n_trees": op.n_trees,
+                "feat_slot": f"{p}_feat_slot", "mode": f"{p}_mode", "n_feat": len(f.features),
+                "base": f"{p}_base", "input_float32": int(op.input_float32),
+                "accumulate_float32": int(op.accumulate_float32), "average": int(op.average)}),
+        ]
+        self.body.append(f"    /* -> the forest kernel (row by row: run(); in blocks: run_block()) */")
+        self.segments.append(("forest", p, len(op.dst), max(len(f.features), 1)))
+        self._start_rows()
+
+    def _general_forest(self, p: str, op: o.TreeEnsemble) -> None:
         import numpy as np
 
         src = np.asarray(op.src, dtype=np.int64)
@@ -136,13 +185,14 @@ class _OpPrinter:
             _f64(f"{p}_value", op.value.ravel()),
             _i32(f"{p}_roots", op.roots), _i32(f"{p}_target", op.target),
             _f64(f"{p}_base", op.base or (0.0,) * len(op.dst)),
-            f"static const sm_forest {p}_forest = {{\n"
-            f"    {p}_feature, {p}_threshold, {p}_left, {p}_right, {p}_flags, {p}_cat_node,\n"
-            f"    {p}_cat_bits, {op.cat_bits.shape[1]}, {p}_value, {op.value.shape[1]},\n"
-            f"    {p}_roots, {p}_target, {op.n_trees}, {p}_base,\n"
-            f"    /* input_float32 */ {int(op.input_float32)}, "
-            f"/* accumulate_float32 */ {int(op.accumulate_float32)}, "
-            f"/* average */ {int(op.average)}\n}};",
+            _struct("sm_forest", f"{p}_forest", {
+                "feature": f"{p}_feature", "threshold": f"{p}_threshold", "left": f"{p}_left",
+                "right": f"{p}_right", "flags": f"{p}_flags", "cat_node": f"{p}_cat_node",
+                "cat_bits": f"{p}_cat_bits", "cat_words": op.cat_bits.shape[1],
+                "value": f"{p}_value", "width": op.value.shape[1], "roots": f"{p}_roots",
+                "target": f"{p}_target", "n_trees": op.n_trees, "base": f"{p}_base",
+                "input_float32": int(op.input_float32),
+                "accumulate_float32": int(op.accumulate_float32), "average": int(op.average)}),
         ]
         self._call(f"sm_tree_ensemble(v, &{p}_forest, {p}_dst, {len(op.dst)});")
 
@@ -166,6 +216,44 @@ class _OpPrinter:
     def _OvrNormalize(self, p: str, op: o.OvrNormalize) -> None:
         self._slots(p, op)
         self._call(f"sm_ovr_normalize(v, {p}_src, {p}_dst, {len(op.src)}, {_LINK[op.fn]});")
+
+
+def _program(printer: _OpPrinter, head_body: list[str], n_slots: int) -> list[str]:
+    """Segment functions, ``head``, ``run`` (one row) and ``run_block`` (a block of rows)."""
+    lines: list[str] = []
+    calls_row: list[str] = []
+    calls_block: list[str] = []
+    for k, seg in enumerate(printer.segments):
+        if seg[0] == "rows":
+            if not any(not ln.lstrip().startswith("/*") for ln in seg[1]):
+                continue
+            lines += [f"static int seg{k}(double *v, int32_t *bad) {{", "    int rc = SM_OK;",
+                      *seg[1], "    (void)rc; (void)bad;", "    return SM_OK;", "}", ""]
+            calls_row.append(f"    if ((rc = seg{k}(v, bad)) != SM_OK) return rc;")
+            calls_block += [f"    for (b = 0; b < nb; b++)",
+                            f"        if (rc[b] == SM_OK) rc[b] = seg{k}(V + b * N_SLOTS, &bad[b]);"]
+        else:
+            _, p, n_dst, n_feat = seg
+            calls_row.append(f"    {{ double xs[{n_feat}]; "
+                             f"sm_fast_forest_run(v, &{p}_forest, xs, {p}_dst, {n_dst}); }}")
+            calls_block.append(f"    {{ static const int32_t nf = {n_feat}; double xs[BLOCK * {n_feat}]; "
+                               f"(void)nf; sm_fast_forest_block(V, N_SLOTS, nb, rc, &{p}_forest, "
+                               f"xs, {p}_dst, {n_dst}); }}")
+    block = max(1, min(64, 4096 // max(n_slots, 1)))
+    return [
+        *lines,
+        "static void head(const double *v, double *out) {", "    int32_t i;", *head_body,
+        "    (void)i;", "}", "",
+        "/* The model on one row. v[0..N_INPUTS) holds the inputs; returns an error code,",
+        "   with *bad = the slot that caused it. */",
+        "static int run(double *v, double *out, int32_t *bad) {", "    int rc = SM_OK;",
+        *calls_row, "    head(v, out);", "    (void)rc;", "    return SM_OK;", "}", "",
+        f"/* Rows per block in run_block: forests walk a block of rows tree by tree, so each",
+        f"   tree stays in cache. Bounded so the block's register files stay small. */",
+        f"#define BLOCK {block}", "",
+        "static void run_block(double *V, int32_t nb, int *rc, int32_t *bad) {",
+        "    int32_t b;", *calls_block, "    (void)b; (void)V; (void)rc; (void)bad; (void)nb;", "}", "",
+    ]
 
 
 def op_src(op: o.Op) -> tuple[int, ...]:
@@ -321,17 +409,7 @@ def _source(graph: Graph, name: str, fields: list[str], schema_json: str, versio
         *vocab_tables,
         *printer.tables,
         *head_tables, "",
-        "/* The model on one row. v[0..N_INPUTS) holds the inputs; returns an error code,",
-        "   with *bad = the slot that caused it. */",
-        "static int run(double *v, double *out, int32_t *bad) {",
-        "    int rc = SM_OK;",
-        "    int32_t i;",
-        *printer.body,
-        "    /* outputs */",
-        *head_body,
-        "    (void)i; (void)rc;",
-        "    return SM_OK;",
-        "}", "",
+        *_program(printer, head_body, graph.n_slots),
         f"static void fill_nan(double *out) {{ int32_t i; "
         f"for (i = 0; i < {lay.n_outputs}; i++) out[i] = sm_nan(); }}", "",
         f"static void load_row(const {name}_input *row, double *v) {{",
@@ -359,21 +437,24 @@ def _source(graph: Graph, name: str, fields: list[str], schema_json: str, versio
         "        if (rc != SM_OK && first == SM_OK) first = rc;",
         "    }", "    return first;", "}", "",
         f"int {name}_predict_matrix(const double *x, size_t n, double *out, int32_t *status) {{",
-        "    size_t r;", "    int32_t i;", "    int first = SM_OK;",
+        "    double V[BLOCK * N_SLOTS];", "    int rc[BLOCK];", "    int32_t bad[BLOCK];",
+        "    size_t r0;", "    int32_t b, i, nb;", "    int first = SM_OK;",
         f"    if ((x == NULL || out == NULL) && n > 0) return {N}_E_ARGUMENT;",
-        "    for (r = 0; r < n; r++) {",
-        "        double v[N_SLOTS];", "        int32_t bad = -1;", "        int rc;",
-        f"        const double *row = x + r * {graph.n_inputs};",
-        f"        double *o = out + r * {lay.n_outputs};",
-        f"        for (i = 0; i < {graph.n_inputs}; i++) v[i] = row[i];",
-        "        rc = run(v, o, &bad);",
-        "        if (rc != SM_OK) {",
-        "            fill_nan(o);",
-        "            if (first == SM_OK) first = rc;",
-        "        }",
-        "        if (status != NULL)",
-        "            status[r] = rc == SM_OK ? 0 : (int32_t)(rc | ((bad >= 0 ? slot_blame[bad] + 1 : 0) << 8));",
-        "    }", "    return first;", "}", "",
+        "    for (r0 = 0; r0 < n; r0 += BLOCK) {",
+        "        nb = (int32_t)(n - r0 < BLOCK ? n - r0 : BLOCK);",
+        "        for (b = 0; b < nb; b++) {",
+        f"            for (i = 0; i < {graph.n_inputs}; i++) "
+        f"V[b * N_SLOTS + i] = x[(r0 + (size_t)b) * {graph.n_inputs} + (size_t)i];",
+        "            rc[b] = SM_OK;", "            bad[b] = -1;", "        }",
+        "        run_block(V, nb, rc, bad);",
+        "        for (b = 0; b < nb; b++) {",
+        f"            double *o = out + (r0 + (size_t)b) * {lay.n_outputs};",
+        "            if (rc[b] == SM_OK) head(V + b * N_SLOTS, o);",
+        "            else { fill_nan(o); if (first == SM_OK) first = rc[b]; }",
+        "            if (status != NULL)",
+        "                status[r0 + (size_t)b] = rc[b] == SM_OK ? 0 : (int32_t)(rc[b] | ((bad[b] >= 0 ? "
+        "slot_blame[bad[b]] + 1 : 0) << 8));",
+        "        }", "    }", "    return first;", "}", "",
         f"const char *{name}_strerror(int code) {{",
         "    switch (code) {",
         '    case 0: return "ok";',

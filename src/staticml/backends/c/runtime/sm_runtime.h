@@ -326,4 +326,139 @@ static void sm_tree_ensemble(double *v, const sm_forest *f, const int32_t *dst, 
     if (f->average) for (k = 0; k < n_dst; k++) v[dst[k]] = v[dst[k]] / (double)f->n_trees;
 }
 
+/* ---- the branch-free forest kernel (backends/c/forest_layout.py explains the layout) ---- */
+typedef struct {
+    double thr;       /* go left iff x <= thr; +inf on leaves */
+    int32_t feat;     /* index into the row's rewritten features */
+    uint32_t left;    /* left child | default_left << 31; the right child is left + 1 */
+} sm_node;
+
+#define SM_GROUP 16
+#define SM_MODE_NAN_IS_ZERO 1
+#define SM_MODE_ZERO_IS_MISSING 2
+
+typedef struct {
+    const sm_node *nodes;
+    const double *value;        /* width numbers per node (leaves only are read) */
+    int32_t width;
+    const int32_t *roots;       /* n_groups * SM_GROUP entries, padded with the dummy leaf 0 */
+    const int32_t *group_depth; /* steps to take for each group of SM_GROUP trees */
+    int32_t n_groups;
+    const int32_t *tree_depth;  /* steps to take for each tree (batch kernel) */
+    const int32_t *target;      /* per tree: output index, -1 = the whole leaf vector */
+    int32_t n_trees;
+    const int32_t *feat_slot;   /* register slot of each feature */
+    const uint8_t *mode;        /* per feature: SM_MODE_* rewrite applied once per row */
+    int32_t n_feat;
+    const double *base;
+    int input_float32;
+    int accumulate_float32;
+    int average;
+} sm_fast_forest;
+
+/* The row's features, rewritten once: missing-type rules, then float32 rounding. */
+static void sm_forest_features(const sm_fast_forest *f, const double *v, double *xs) {
+    int32_t k;
+    for (k = 0; k < f->n_feat; k++) {
+        double x = v[f->feat_slot[k]];
+        if (f->mode[k] == SM_MODE_NAN_IS_ZERO && sm_is_nan(x)) x = 0.0;
+        if (f->mode[k] == SM_MODE_ZERO_IS_MISSING && (sm_is_nan(x) || (x >= -1e-35 && x <= 1e-35)))
+            x = sm_nan();
+        if (f->input_float32) x = (double)(float)x;
+        xs[k] = x;
+    }
+}
+
+/* One branch-free step: !(x <= thr) is 1 for NaN too; the xor sends NaN to default_left. */
+#define SM_STEP(nodes, i, xs) do { \
+        const sm_node *n_ = (nodes) + (i); \
+        double x_ = (xs)[n_->feat]; \
+        uint32_t r_ = (uint32_t)!(x_ <= n_->thr) ^ ((uint32_t)(x_ != x_) & (n_->left >> 31)); \
+        (i) = (n_->left & 0x7fffffffu) + r_; \
+    } while (0)
+
+/* Add tree t's leaf to the accumulators of one row, in float if the library does. */
+static void sm_forest_add(const sm_fast_forest *f, int32_t t, uint32_t leaf_node, double *v,
+                          const int32_t *dst, int32_t n_dst) {
+    const double *leaf = f->value + (size_t)leaf_node * (size_t)f->width;
+    int32_t k, first = f->target[t] >= 0 ? f->target[t] : 0;
+    int32_t last = f->target[t] >= 0 ? f->target[t] + 1 : n_dst;
+    for (k = first; k < last; k++) {
+        double add = leaf[f->target[t] >= 0 ? 0 : k];
+        double *a = &v[dst[k]];
+        *a = f->accumulate_float32 ? (double)((float)*a + (float)add) : *a + add;
+    }
+}
+
+static void sm_forest_init(const sm_fast_forest *f, double *v, const int32_t *dst, int32_t n_dst) {
+    int32_t k;
+    for (k = 0; k < n_dst; k++)
+        v[dst[k]] = f->accumulate_float32 ? (double)(float)f->base[k] : f->base[k];
+}
+
+static void sm_forest_finish(const sm_fast_forest *f, double *v, const int32_t *dst, int32_t n_dst) {
+    int32_t k;
+    if (f->average) for (k = 0; k < n_dst; k++) v[dst[k]] = v[dst[k]] / (double)f->n_trees;
+}
+
+/* One row: SM_GROUP trees walked in lock-step, so their loads overlap. */
+static void sm_fast_forest_run(double *v, const sm_fast_forest *f, double *xs,
+                               const int32_t *dst, int32_t n_dst) {
+    int32_t g, j, d;
+    sm_forest_features(f, v, xs);
+    sm_forest_init(f, v, dst, n_dst);
+    for (g = 0; g < f->n_groups; g++) {
+        uint32_t idx[SM_GROUP];
+        for (j = 0; j < SM_GROUP; j++) idx[j] = (uint32_t)f->roots[g * SM_GROUP + j];
+        for (d = 0; d < f->group_depth[g]; d++)
+            for (j = 0; j < SM_GROUP; j++) SM_STEP(f->nodes, idx[j], xs);
+        for (j = 0; j < SM_GROUP && g * SM_GROUP + j < f->n_trees; j++) /* in tree order */
+            sm_forest_add(f, g * SM_GROUP + j, idx[j], v, dst, n_dst);
+    }
+    sm_forest_finish(f, v, dst, n_dst);
+}
+
+/* A block of rows (register files `stride` doubles apart): tree-major, so one tree's nodes
+ * stay in cache while SM_GROUP rows walk it in lock-step. Rows with rc[r] != 0 are skipped.
+ * Each row still adds its trees in order, so results equal sm_fast_forest_run's. */
+static void sm_fast_forest_block(double *V, int32_t stride, int32_t nb, const int *rc,
+                                 const sm_fast_forest *f, double *XS, const int32_t *dst,
+                                 int32_t n_dst) {
+    int32_t r, t, j, d, r0;
+    if (nb < SM_GROUP) { /* too few rows to fill the lanes: lock-step over trees instead */
+        for (r = 0; r < nb; r++)
+            if (rc[r] == 0)
+                sm_fast_forest_run(V + (size_t)r * stride, f, XS, dst, n_dst);
+        return;
+    }
+    for (r = 0; r < nb; r++) {
+        if (rc[r] != 0) { /* a refused row: walk zeros, add nothing */
+            for (j = 0; j < f->n_feat; j++) XS[(size_t)r * f->n_feat + j] = 0.0;
+            continue;
+        }
+        sm_forest_features(f, V + (size_t)r * stride, XS + (size_t)r * f->n_feat);
+        sm_forest_init(f, V + (size_t)r * stride, dst, n_dst);
+    }
+    for (t = 0; t < f->n_trees; t++) {
+        uint32_t root = (uint32_t)f->roots[t];
+        int32_t depth = f->tree_depth[t];
+        for (r0 = 0; r0 < nb; r0 += SM_GROUP) {
+            uint32_t idx[SM_GROUP];
+            const double *xs[SM_GROUP];
+            for (j = 0; j < SM_GROUP; j++) {
+                int32_t row = r0 + j < nb ? r0 + j : r0; /* spare lanes repeat a real row */
+                idx[j] = root;
+                xs[j] = XS + (size_t)row * f->n_feat;
+            }
+            for (d = 0; d < depth; d++)
+                for (j = 0; j < SM_GROUP; j++) SM_STEP(f->nodes, idx[j], xs[j]);
+            for (j = 0; j < SM_GROUP && r0 + j < nb; j++)
+                if (rc[r0 + j] == 0)
+                    sm_forest_add(f, t, idx[j], V + (size_t)(r0 + j) * stride, dst, n_dst);
+        }
+    }
+    for (r = 0; r < nb; r++)
+        if (rc[r] == 0) sm_forest_finish(f, V + (size_t)r * stride, dst, n_dst);
+}
+
 #endif /* SM_RUNTIME_H */
