@@ -85,6 +85,9 @@ class RowEncoder:
 
     # -- matrices ---------------------------------------------------------------------
     def encode(self, x: Any) -> np.ndarray:
+        if (type(x) is np.ndarray and self.all_numeric and x.ndim == 2
+                and x.shape[1] == self.n and x.dtype == np.float64):
+            return x  # the common fast path: nothing to convert
         if _is_pandas(x):
             return self._encode_frame(x)
         if isinstance(x, Mapping):

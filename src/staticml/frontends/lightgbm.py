@@ -388,14 +388,18 @@ def _int_array(value: str, where: str, n: int | None, lo: int, hi: int) -> np.nd
                       dtype=np.int64)
 
 
-def _float_array(value: str, where: str, n: int | None) -> np.ndarray:
+def _float_array(value: str, where: str, n: int | None, allow_inf: bool = False
+                 ) -> np.ndarray:
     out = []
     for t in _tokens(value, where, n):
+        if allow_inf and t in ("inf", "+inf", "-inf"):
+            out.append(float(t))
+            continue
         if len(t) > MAX_TOKEN or not _FLOAT.fullmatch(t):
-            raise _fail(where, f"{t[:40]!r} is not a finite number")
+            raise _fail(where, f"{t[:40]!r} is not a {'' if allow_inf else 'finite '}number")
         v = float(t)
         if not math.isfinite(v):
-            raise _fail(where, f"{t[:40]!r} is not finite")
+            raise _fail(where, f"{t[:40]!r} overflows a double")
         out.append(v)
     return np.asarray(out, dtype=np.float64)
 
@@ -563,7 +567,8 @@ def _parse_tree(index: int, block: list[tuple[int, str]], n_features: int) -> Li
                             empty)
     split_feature = _int_array(need("split_feature"), f"{where} split_feature", n_int, 0,
                                n_features - 1)
-    threshold = _float_array(need("threshold"), f"{where} threshold", n_int)
+    # A numeric threshold can be +-inf (e.g. "every number left, NaN by default").
+    threshold = _float_array(need("threshold"), f"{where} threshold", n_int, allow_inf=True)
     decision_type = (_int_array(kv["decision_type"], f"{where} decision_type", n_int, 0, 15)
                      if "decision_type" in kv else np.zeros(n_int, dtype=np.int64))
     left = _int_array(need("left_child"), f"{where} left_child", n_int, -L, n_int - 1)
@@ -597,7 +602,7 @@ def _parse_tree(index: int, block: list[tuple[int, str]], n_features: int) -> Li
         cat_threshold = np.zeros(0, dtype=np.int64)
     for n in np.flatnonzero(is_cat):
         t = threshold[n]
-        if t != int(t) or not 0 <= t < num_cat:
+        if not 0 <= t < num_cat or t != math.floor(t):
             raise _fail(where, f"categorical node {n} points at bitset {t}, but num_cat="
                         f"{num_cat}")
     _check_structure(where, L, left, right)

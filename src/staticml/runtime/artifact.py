@@ -42,7 +42,6 @@ class Artifact:
         self._squeeze = out.get("squeeze", True)
         self.classes_ = (np.array(out["classes"], dtype=np.dtype(out["classes_dtype"]))
                          if self.task == "classification" else None)
-        self._row = np.empty((1, len(self.inputs)))
 
     # -- loading --------------------------------------------------------------------
     @classmethod
@@ -85,12 +84,18 @@ class Artifact:
         x = self._encoder.encode(X)
         return self._lib.predict_matrix(x)
 
-    def _outputs(self, X: Any) -> np.ndarray:
+    def _outputs(self, X: Any, cols: slice | None = None) -> np.ndarray:
+        """Output-layout rows (``[:, cols]`` if given); raises on any refused row."""
         x = self._encoder.encode(X)
+        if x.shape[0] == 1:  # latency path: no numpy reductions, one copy
+            out, code = self._lib.predict_row(x, cols)
+            if code:
+                self._raise(np.array([code], dtype=np.int32), x)
+            return out
         out, status = self._lib.predict_matrix(x)
         if status.any():
             self._raise(status, x)
-        return out
+        return out if cols is None else out[:, cols]
 
     def _raise(self, status: np.ndarray, x: np.ndarray) -> None:
         bad = np.flatnonzero(status)
@@ -124,7 +129,7 @@ class Artifact:
         if self._proba is None:
             raise AttributeError(f"this {self.manifest['source_model']['type']} model has no "
                                  "predict_proba (scikit-learn's does not either)")
-        return self._outputs(X)[:, self._proba].copy()
+        return np.ascontiguousarray(self._outputs(X, self._proba))
 
     def decision_function(self, X: Any) -> np.ndarray:
         if self._decision is None:
@@ -134,11 +139,10 @@ class Artifact:
 
     # -- single rows (the natural input of an online application) ------------------
     def _one(self, row: Mapping[str, Any]) -> np.ndarray:
-        x = self._row
-        x[0] = self._encoder.encode_dict(row)
-        out, status = self._lib.predict_matrix(x)
-        if status[0]:
-            self._raise(status, x)
+        x = self._encoder.encode_dict(row)[None, :]
+        out, code = self._lib.predict_row(x)
+        if code:
+            self._raise(np.array([code], dtype=np.int32), x)
         return out[0]
 
     def predict_one(self, row: Mapping[str, Any]) -> Any:

@@ -7,6 +7,7 @@ in parallel from several Python threads.
 from __future__ import annotations
 
 import ctypes
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -30,11 +31,34 @@ class NativeLibrary:
         self.schema_json = schema().decode("utf-8")
         self.n_inputs = n_inputs
         self.n_outputs = n_outputs
+        # One-row calls are the latency-critical case: per-thread fixed buffers whose
+        # addresses are computed once (numpy's .ctypes.data costs ~1 us per access).
+        self._tls = threading.local()
+
+    def _one_row_buffers(self) -> tuple:
+        bufs = getattr(self._tls, "bufs", None)
+        if bufs is None:
+            x1, out1, st1 = (np.empty((1, self.n_inputs)), np.empty((1, self.n_outputs)),
+                             np.empty(1, dtype=np.int32))
+            bufs = self._tls.bufs = (x1, out1, st1, _address(x1), _address(out1), _address(st1))
+        return bufs
+
+    def predict_row(self, x: np.ndarray, cols: slice | None = None) -> tuple[np.ndarray, int]:
+        """One row (shape (1, n_inputs)): outputs (``[:, cols]`` if given) and status code."""
+        x1, out1, st1, px, po, ps = self._one_row_buffers()
+        x1[...] = x
+        self._predict(px, 1, po, ps)
+        return (out1.copy() if cols is None else out1[:, cols].copy()), int(st1[0])
 
     def predict_matrix(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Run rows ``x`` (n × n_inputs float64, C order); returns (outputs, status)."""
         n = x.shape[0]
+        x = np.ascontiguousarray(x, dtype=np.float64)
         out = np.empty((n, self.n_outputs))
         status = np.empty(n, dtype=np.int32)
-        self._predict(x.ctypes.data, n, out.ctypes.data, status.ctypes.data)
+        self._predict(_address(x), n, _address(out), _address(status))
         return out, status
+
+
+def _address(a: np.ndarray) -> int:
+    return a.__array_interface__["data"][0]

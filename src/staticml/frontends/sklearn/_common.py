@@ -62,4 +62,13 @@ def category_key(b: Builder, slot: int, value: Any, est: Any) -> float:
             f"{type(est).__name__} learned string categories but column {col!r} holds numbers "
             "in the sample; pass a sample whose dtypes match the training data"
         )
-    return float(value)
+    key = float(value)
+    # Slots are doubles: an integer category beyond 2**53 would silently share its key
+    # with a neighbouring integer (2**53 + 1 reads as 2**53).
+    if isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_)) \
+            and int(key) != int(value):
+        raise UnsupportedModelError(
+            f"{type(est).__name__} learned the integer category {value!r}, which a float64 "
+            "cannot represent exactly; encode such IDs as strings"
+        )
+    return key
