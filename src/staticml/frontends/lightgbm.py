@@ -90,8 +90,8 @@ _IDENTITY = {"regression", "regression_l1", "huber", "fair", "quantile", "mape",
 _EXP = {"poisson", "gamma", "tweedie"}
 _CLASSIFIER_OBJECTIVES = {"binary", "multiclass", "multiclassova"}
 
-_INT = re.compile(r"[-+]?\d{1,19}")
-_FLOAT = re.compile(r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d{1,4})?")
+_INT = re.compile(r"[-+]?[0-9]{1,19}")
+_FLOAT = re.compile(r"[-+]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]{1,4})?")
 
 
 class LightGBMParseError(UnsupportedModelError):

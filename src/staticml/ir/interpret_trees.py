@@ -6,7 +6,8 @@ import numpy as np
 
 from .ops import MISSING_NAN, MISSING_ZERO, TreeEnsemble
 
-ZERO_THRESHOLD = 1e-35  # LightGBM's kZeroThreshold
+# LightGBM's kZeroThreshold is the float 1e-35f, i.e. 1.0000000180025095e-35 as a double.
+ZERO_THRESHOLD = float(np.float32(1e-35))
 
 
 def leaves(op: TreeEnsemble, x: np.ndarray) -> np.ndarray:

@@ -223,7 +223,8 @@ class TreeEnsemble:
       ``(float)x < t`` is stored as ``<=`` the float32 predecessor of ``t``).
     * Missing values follow ``missing_type[n]`` (LightGBM's rules): ``MISSING_NAN`` sends NaN
       to ``default_left``; ``MISSING_ZERO`` first maps NaN to 0.0 and sends
-      ``|x| <= 1e-35`` to ``default_left``; ``MISSING_NONE`` maps NaN to 0.0.
+      ``|x| <= 1e-35f`` (a float, ~1.00000002e-35) to ``default_left``; ``MISSING_NONE`` maps
+      NaN to 0.0.
     * Categorical split (``cat_node[n] >= 0``): NaN goes to ``default_left``; otherwise the
       value is truncated to an integer ``k`` and goes left iff ``0 <= x < 2^31`` and bit ``k``
       of ``cat_bits[cat_node[n]]`` is set. Frontends orient children so "in the set" is left.

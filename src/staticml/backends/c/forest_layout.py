@@ -10,7 +10,7 @@ branch from the inner loop:
 * leaves point to themselves with ``t = +inf`` and ``default_left = 1``, so every tree can
   take a fixed number of steps (its depth) without testing for leaves;
 * LightGBM's per-feature missing types become a one-off rewrite of the row's features
-  (None: NaN -> 0; Zero: |x| <= 1e-35 or NaN -> NaN), after which NaN is the only missing
+  (None: NaN -> 0; Zero: |x| <= 1e-35f or NaN -> NaN), after which NaN is the only missing
   marker; float32 rounding (scikit-learn, XGBoost) also happens once per feature;
 * trees are walked G at a time in lock-step, so G independent loads are in flight. Leaf
   values are still added tree by tree in the original order: the sums are bit-identical.

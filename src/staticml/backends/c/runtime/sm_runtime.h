@@ -253,6 +253,8 @@ static int32_t sm_argmax(const double *v, const int32_t *src, int32_t n) {
 /* ---- tree ensembles (ir/ops.py TreeEnsemble documents the rules) ---------------------
  * flags[n]: bit 0 = default_left, bits 1-2 = missing type (0 None, 1 Zero, 2 NaN).
  * feature[n] is already the slot to read (-1 = leaf). */
+/* LightGBM's kZeroThreshold: the float 1e-35f (1.0000000180025095e-35), not the double 1e-35. */
+#define SM_ZERO_THRESHOLD 0x1.a95a5c0000000p-117
 #define SM_MISSING_NONE 0
 #define SM_MISSING_ZERO 1
 #define SM_MISSING_NAN 2
@@ -300,7 +302,7 @@ static int32_t sm_tree_leaf(const sm_forest *f, const double *v, int32_t node) {
             go_left = flags & 1;
         } else {
             if (sm_is_nan(x)) x = 0.0; /* LightGBM: NaN is 0 unless the missing type is NaN */
-            if (mt == SM_MISSING_ZERO && x >= -1e-35 && x <= 1e-35) go_left = flags & 1;
+            if (mt == SM_MISSING_ZERO && x >= -SM_ZERO_THRESHOLD && x <= SM_ZERO_THRESHOLD) go_left = flags & 1;
             else go_left = x <= f->threshold[node];
         }
         node = go_left ? f->left[node] : f->right[node];
@@ -362,7 +364,7 @@ static void sm_forest_features(const sm_fast_forest *f, const double *v, double 
     for (k = 0; k < f->n_feat; k++) {
         double x = v[f->feat_slot[k]];
         if (f->mode[k] == SM_MODE_NAN_IS_ZERO && sm_is_nan(x)) x = 0.0;
-        if (f->mode[k] == SM_MODE_ZERO_IS_MISSING && (sm_is_nan(x) || (x >= -1e-35 && x <= 1e-35)))
+        if (f->mode[k] == SM_MODE_ZERO_IS_MISSING && (sm_is_nan(x) || (x >= -SM_ZERO_THRESHOLD && x <= SM_ZERO_THRESHOLD)))
             x = sm_nan();
         if (f->input_float32) x = (double)(float)x;
         xs[k] = x;
