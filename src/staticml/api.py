@@ -79,7 +79,7 @@ def _versions(library: str) -> dict:
 def _outputs_record(graph: Graph) -> dict:
     lay = output_layout(graph.head)
     rec: dict[str, Any] = {"n_outputs": lay.n_outputs}
-    for key in ("proba", "decision", "values"):
+    for key in ("proba", "decision", "values", "scores"):
         s = getattr(lay, key)
         rec[key] = [s.start, s.stop] if s is not None else None
     if isinstance(graph.head, Classify):

@@ -174,3 +174,21 @@ def test_interpreter_agrees_with_sklearn_exactly():
     out, status, _ = interpret.run(graph, RowEncoder(graph.inputs).encode(np.nan_to_num(X_test)))
     assert not status.any()
     assert out[:, 0].tobytes() == model.predict(np.nan_to_num(X_test)).tobytes()
+
+
+@pytest.mark.parametrize("max_features", [1.0, 0.6], ids=["all-features", "feature-subsets"])
+def test_isolation_forest_scores_decision_and_predict(max_features, tmp_path):
+    from sklearn.ensemble import IsolationForest
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(2000, 6))
+    model = IsolationForest(n_estimators=60, max_features=max_features,
+                            random_state=0).fit(X)
+    art = staticml.build(model, X[:300], tmp_path / "iso", name="iso")
+    X_test = rng.normal(size=(1500, 6)) * 2.0
+    got = art.predict(X_test)
+    assert got.dtype == model.predict(X_test).dtype
+    assert np.array_equal(got, model.predict(X_test))
+    assert (got == -1).any() and (got == 1).any()
+    assert np.abs(art.score_samples(X_test) - model.score_samples(X_test)).max() <= TOL
+    assert np.abs(art.decision_function(X_test) - model.decision_function(X_test)).max() <= TOL

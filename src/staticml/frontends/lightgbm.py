@@ -43,6 +43,7 @@ from __future__ import annotations
 import json
 import math
 import re
+from collections import Counter
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Sequence
@@ -127,8 +128,8 @@ class LightGBMModel:
     """A LightGBM model parsed (and validated) by staticml from LightGBM's text format.
 
     Behaves like the fitted model for staticml: ``n_features_in_``, ``feature_names_in_``,
-    ``classes_`` (``0..k-1`` for binary/multiclass objectives; None for regression-like
-    objectives), and ``reference_model()``, a LightGBM-backed object whose ``predict`` /
+    ``classes_`` (``0..k-1`` for binary/multiclass objectives; absent for regression-like
+    objectives, as on a regressor), ``library`` and ``reference_model()``, a LightGBM-backed object whose ``predict`` /
     ``predict_proba`` are the original library's (None if lightgbm is not installed).
     """
 
@@ -143,8 +144,16 @@ class LightGBMModel:
     feature_names: tuple
     trees: list = field(repr=False)
     num_iteration: int                     # iterations predict() uses
-    classes_: np.ndarray | None = None
+    classes: np.ndarray | None = None      # 0..k-1 for classification objectives
     library: str = "lightgbm"
+
+    @property
+    def classes_(self) -> np.ndarray:
+        """Class labels; absent (AttributeError) for regression-like objectives."""
+        if self.classes is None:
+            raise AttributeError("a LightGBM model with objective "
+                                 f"{self.objective!r} has no classes_")
+        return self.classes
 
     @property
     def n_features_in_(self) -> int:
@@ -160,10 +169,6 @@ class LightGBMModel:
         return len(self.trees) // self.num_tree_per_iteration
 
     @property
-    def n_outputs(self) -> int:
-        return self.num_tree_per_iteration
-
-    @property
     def sigmoid(self) -> float | None:
         return self.objective_params.get("sigmoid")
 
@@ -177,8 +182,8 @@ class LightGBMModel:
         except ImportError:
             return None
         booster = lightgbm.Booster(model_str=self.text, params={"verbosity": -1})
-        if self.classes_ is not None:
-            return _ReferenceClassifier(booster, self.num_iteration, self.classes_)
+        if self.classes is not None:
+            return _ReferenceClassifier(booster, self.num_iteration, self.classes)
         return _ReferenceRegressor(booster, self.num_iteration)
 
 
@@ -281,15 +286,14 @@ def parse_model_text(text: str, num_iteration: int | None = None) -> LightGBMMod
     if any(not n for n in names):
         raise _fail("header", "feature_names holds an empty name")
     if len(set(names)) != len(names):
-        dup = sorted({n for n in names if names.count(n) > 1})[:5]
+        dup = sorted(n for n, c in Counter(names).items() if c > 1)[:5]
         raise _fail("header", f"feature_names repeats {dup}")
     if "feature_infos" not in header:
         raise _fail("header", "feature_infos is missing")
-    if len(header["feature_infos"].split(" ")) != n_features:
-        raise _fail("header", "feature_infos does not have one entry per feature")
-    if "monotone_constraints" in header and \
-            len(header["monotone_constraints"].split(" ")) != n_features:
-        raise _fail("header", "monotone_constraints does not have one entry per feature")
+    for key in ("feature_infos", "monotone_constraints"):
+        entries = header[key].split(" ") if key in header else None
+        if entries is not None and (len(entries) != n_features or not all(entries)):
+            raise _fail("header", f"{key} does not have one entry per feature")
     if header.get("average_output", "") != "":
         raise _fail("header", "average_output takes no value")
     objective, obj_params = _parse_objective(header.get("objective"), num_class)
@@ -312,7 +316,7 @@ def parse_model_text(text: str, num_iteration: int | None = None) -> LightGBMMod
     total_nodes = 0
     for i, block in enumerate(blocks):
         tree = _parse_tree(i, block, n_features)
-        total_nodes += 2 * tree.num_leaves + 1
+        total_nodes += 3 * tree.num_leaves  # leaves, internal and categorical helper nodes
         if total_nodes > MAX_TOTAL_NODES:
             raise _fail(f"tree {i}", f"more than {MAX_TOTAL_NODES} nodes in total")
         trees.append(tree)
@@ -329,7 +333,7 @@ def parse_model_text(text: str, num_iteration: int | None = None) -> LightGBMMod
         text=text, version=version, num_class=num_class, num_tree_per_iteration=ntpi,
         max_feature_idx=max_feature_idx, objective=objective, objective_params=obj_params,
         average_output="average_output" in header, feature_names=names, trees=trees,
-        num_iteration=use, classes_=classes)
+        num_iteration=use, classes=classes)
 
 
 def _parse_header(lines: list[str]) -> tuple[dict[str, str], int | None]:
@@ -806,7 +810,7 @@ def lower_model(m: LightGBMModel, b: Builder, src: Slots, classes: Any = None,
             f"the LightGBM model has {m.n_features_in_} features but receives {len(src)} "
             "columns")
     _require_numeric(b, src)
-    classes = m.classes_ if classes is None else classes
+    classes = m.classes if classes is None else classes
     if as_classifier is None:
         as_classifier = classes is not None
     out = _transformed(m, b, _raw_scores(m, b, src))

@@ -574,6 +574,7 @@ class XGBoostModel:
     ``best_iteration`` when early stopping recorded one; a Booster uses every tree.
     ``predict``/``predict_proba`` run the original model through XGBoost (``reference_model``)
     and need xgboost installed; reading and compiling the model do not.
+    ``library = "xgboost"`` names the source library for the bundle manifest.
     """
 
     def __init__(self, *, raw: bytes, fmt: str, source: str, kind: str, objective: str,
@@ -601,7 +602,8 @@ class XGBoostModel:
         self.categories = categories
         self.version = version
         self.attributes = attributes
-        self._reference: Any = None
+        self.library = "xgboost"
+        self._xgb: Any = None
 
     # -- the scikit-learn-like surface staticml's schema and parity code read -------------
     @property
@@ -637,11 +639,11 @@ class XGBoostModel:
         """The serialised model exactly as read."""
         return self._raw
 
-    def reference_model(self) -> Any:
-        """The same bytes loaded into xgboost (XGBClassifier/XGBRegressor/Booster by
-        ``kind``), or None if xgboost is not installed."""
-        if self._reference is not None:
-            return self._reference
+    def xgboost_model(self) -> Any:
+        """The same bytes loaded into xgboost: an ``XGBClassifier``, ``XGBRegressor`` or
+        ``Booster`` by ``kind``; None if xgboost is not installed."""
+        if self._xgb is not None:
+            return self._xgb
         try:
             import xgboost as xgb
         except ImportError:
@@ -649,15 +651,29 @@ class XGBoostModel:
         booster = xgb.Booster()
         booster.load_model(bytearray(self._raw))
         if self.kind == "booster":
-            self._reference = booster
+            self._xgb = booster
             return booster
         # The wrapper refuses a file whose scikit_learn attribute names the other kind; the
         # kind here is already decided (from that attribute, the objective, or the caller).
         booster.set_attr(scikit_learn=None)
         est = xgb.XGBClassifier() if self.kind == "classifier" else xgb.XGBRegressor()
         est.load_model(bytearray(booster.save_raw("ubj")))
-        self._reference = est
+        self._xgb = est
         return est
+
+    def reference_model(self) -> Any:
+        """The original model as XGBoost runs it, for parity checks; None without xgboost.
+
+        An ``XGBoostReference`` around ``xgboost_model()``: ``predict``/``predict_proba``
+        (classifiers) return exactly what the xgboost object returns when called the way its
+        users call it (a Booster through ``DMatrix``; pandas-categorical columns with their
+        category dtype).
+        """
+        model = self.xgboost_model()
+        if model is None:
+            return None
+        cls = XGBoostClassifierReference if self.kind == "classifier" else XGBoostReference
+        return cls(model, self)
 
     def predict(self, X: Any) -> np.ndarray:
         return parity_model(self).predict(X)
@@ -670,7 +686,7 @@ class XGBoostModel:
 
     def __getstate__(self) -> dict:
         state = dict(self.__dict__)
-        state["_reference"] = None
+        state["_xgb"] = None
         return state
 
     def __repr__(self) -> str:
@@ -1095,11 +1111,10 @@ def parity_model(obj: Any) -> Any:
             raise UnsupportedModelError(
                 "xgboost is not installed, so the original model cannot be run to check the "
                 "compiled one; pip install xgboost")
-        parsed = obj
-    else:
-        ref, parsed = obj, from_estimator(obj)
+        return ref
+    parsed = from_estimator(obj)
     cls = XGBoostClassifierReference if parsed.kind == "classifier" else XGBoostReference
-    return cls(ref, parsed)
+    return cls(obj, parsed)
 
 
 def is_xgboost(obj: Any) -> bool:

@@ -131,6 +131,10 @@ def _activation(fn: str, z: np.ndarray) -> np.ndarray:
         return expit(z)
     if fn == "exp":
         return np.exp(z)
+    if fn == "exp2":
+        return np.exp2(z)
+    if fn == "negate":
+        return -z
     raise ValueError(fn)
 
 
@@ -202,4 +206,6 @@ def _head(graph: Graph, v: np.ndarray) -> np.ndarray:
         out[:, lay.proba] = proba
     if lay.decision is not None:
         out[:, lay.decision] = dec
+    if lay.scores is not None:
+        out[:, lay.scores] = v[:, list(head.score_samples)]
     return out

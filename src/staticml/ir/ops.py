@@ -158,7 +158,7 @@ class Linear:
     note: str = ""
 
 
-Activation = Literal["identity", "relu", "tanh", "logistic", "exp"]
+Activation = Literal["identity", "relu", "tanh", "logistic", "exp", "exp2", "negate"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -291,6 +291,8 @@ class Classify:
     decision: Slots
     proba: Slots | None
     has_decision_function: bool = True
+    # Outlier detectors (IsolationForest) also expose score_samples.
+    score_samples: Slots | None = None
 
 
 @dataclass(frozen=True, eq=False)
@@ -319,4 +321,4 @@ def op_writes(op: Op) -> Slots:
 def head_reads(head: Head) -> Slots:
     if isinstance(head, Regress):
         return head.values
-    return head.decision + (head.proba or ())
+    return head.decision + (head.proba or ()) + (head.score_samples or ())

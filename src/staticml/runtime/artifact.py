@@ -39,6 +39,7 @@ class Artifact:
         self._proba = slice(*out["proba"]) if out.get("proba") else None
         self._decision = slice(*out["decision"]) if out.get("decision") else None
         self._values = slice(*out["values"]) if out.get("values") else None
+        self._scores = slice(*out["scores"]) if out.get("scores") else None
         self._squeeze = out.get("squeeze", True)
         self.classes_ = (np.array(out["classes"], dtype=np.dtype(out["classes_dtype"]))
                          if self.task == "classification" else None)
@@ -136,6 +137,12 @@ class Artifact:
             raise AttributeError("this model has no decision_function")
         d = self._outputs(X)[:, self._decision]
         return d[:, 0].copy() if d.shape[1] == 1 else d.copy()
+
+    def score_samples(self, X: Any) -> np.ndarray:
+        """Outlier detectors (IsolationForest): the same scores as ``score_samples``."""
+        if self._scores is None:
+            raise AttributeError("this model has no score_samples")
+        return self._outputs(X)[:, self._scores][:, 0].copy()
 
     # -- single rows (the natural input of an online application) ------------------
     def _one(self, row: Mapping[str, Any]) -> np.ndarray:

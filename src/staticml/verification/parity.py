@@ -25,6 +25,7 @@ class Reference:
     proba: np.ndarray | None
     decision: np.ndarray | None
     error: np.ndarray
+    scores: np.ndarray | None = None
 
 
 def _take(X: Any, idx: np.ndarray) -> Any:
@@ -86,6 +87,16 @@ def _groups(labels: list[str] | None, n: int) -> list[np.ndarray]:
     return [np.arange(a, b) for a, b in zip(bounds, bounds[1:])]
 
 
+def _is_outlier_detector(model: Any) -> bool:
+    """IsolationForest & co. predict labels (-1/1) without a ``classes_`` attribute."""
+    try:
+        from sklearn.utils import get_tags
+
+        return get_tags(model).estimator_type == "outlier_detector"
+    except Exception:
+        return getattr(model, "_estimator_type", None) == "outlier_detector"
+
+
 def _group_key(label: str) -> str:
     """Finite probe values of one column share a group; special values get their own."""
     if not label.startswith("probe "):
@@ -113,7 +124,7 @@ def reference(model: Any, X: Any, labels: list[str] | None = None) -> Reference:
         out[ok] = res
         return out
 
-    if hasattr(model, "classes_"):
+    if hasattr(model, "classes_") or _is_outlier_detector(model):
         labels_out = pred
         if hasattr(model, "predict_proba"):
             proba = on_ok_rows(model.predict_proba)
@@ -121,7 +132,8 @@ def reference(model: Any, X: Any, labels: list[str] | None = None) -> Reference:
             decision = on_ok_rows(model.decision_function)
     else:
         values = pred
-    return Reference(labels_out, values, proba, decision, error)
+    scores = on_ok_rows(model.score_samples) if hasattr(model, "score_samples") else None
+    return Reference(labels_out, values, proba, decision, error, scores)
 
 
 def _max_diff(a: np.ndarray | None, b: np.ndarray | None, ok: np.ndarray) -> tuple[float, np.ndarray]:
@@ -148,7 +160,8 @@ def compare(ref: Reference, got: dict[str, np.ndarray | None], got_error: np.nda
         label_mismatch = both_ok & (np.asarray(ref.labels) != np.asarray(got["labels"]))
     diffs = {}
     worst = np.zeros(n)
-    for key, ref_arr in (("proba", ref.proba), ("decision", ref.decision), ("values", ref.values)):
+    for key, ref_arr in (("proba", ref.proba), ("decision", ref.decision), ("values", ref.values),
+                         ("scores", ref.scores)):
         if ref_arr is None or got.get(key) is None:
             continue
         m, per_row = _max_diff(ref_arr, got[key], both_ok)

@@ -28,6 +28,7 @@ def split_outputs(graph: Graph, out: np.ndarray, status: np.ndarray) -> tuple[di
         got["proba"] = out[:, lay.proba] if lay.proba else None
         dec = out[:, lay.decision] if lay.decision else None
         got["decision"] = dec[:, 0] if dec is not None and dec.shape[1] == 1 else dec
+        got["scores"] = out[:, lay.scores][:, 0] if lay.scores else None
     else:
         vals = out[:, lay.values]
         got["values"] = vals[:, 0] if head.squeeze else vals
@@ -57,7 +58,7 @@ def reference_from_ir(graph: Graph, rows: Any) -> parity.Reference:
     out, status, _ = interpret.run(graph, x)
     got, error = split_outputs(graph, out, status)
     return parity.Reference(got.get("labels"), got.get("values"), got.get("proba"),
-                            got.get("decision"), error)
+                            got.get("decision"), error, got.get("scores"))
 
 
 def reference_for(model: Any, graph: Graph, rows: Any,

@@ -21,7 +21,7 @@ from .forest_layout import FastForest, layout
 ABI_VERSION = 1
 
 _FN = {"identity": "SM_IDENTITY", "relu": "SM_RELU", "tanh": "SM_TANH", "logistic": "SM_LOGISTIC",
-       "exp": "SM_EXP"}
+       "exp": "SM_EXP", "exp2": "SM_EXP2", "negate": "SM_NEGATE"}
 _LINK = {"logistic": "SM_LINK_LOGISTIC", "identity": "SM_LINK_IDENTITY",
          "modified_huber": "SM_LINK_MODIFIED_HUBER"}
 
@@ -285,6 +285,10 @@ def _head_code(graph: Graph) -> tuple[list[str], list[str]]:
     if lay.decision is not None:
         body.append(f"    for (i = 0; i < {len(head.decision)}; i++) "
                     f"out[{lay.decision.start} + i] = v[head_decision[i]];")
+    if lay.scores is not None:
+        tables.append(_i32("head_scores", head.score_samples))
+        body.append(f"    for (i = 0; i < {len(head.score_samples)}; i++) "
+                    f"out[{lay.scores.start} + i] = v[head_scores[i]];")
     return tables, body
 
 

@@ -18,7 +18,7 @@ import numpy as np
 from ...errors import UnsupportedModelError
 from ...ir.graph import Builder
 from ...ir.ops import (BinaryProba, CheckFinite, Classify, Elementwise, Regress, Slots,
-                       Softmax)
+                       Softmax, SubDiv)
 from ...ir.trees import Tree, assemble
 from ..registry import lower_transform, register
 from ._common import require_numeric
@@ -241,3 +241,38 @@ def convert_hgb_regressor(est: Any, b: Builder, src: Slots) -> Regress:
         b.emit(Elementwise(raw, out, "exp", note=f"{est.loss} inverse link"))
         return Regress(out)
     raise UnsupportedModelError(f"HistGradientBoostingRegressor with loss={est.loss!r}")
+
+
+@register("sklearn.IsolationForest", kind="predictor")
+def convert_isolation_forest(est: Any, b: Builder, src: Slots) -> Classify:
+    """score_samples = -2^(-sum(depth_t + c(n_leaf) - 1) / (n_trees * c(max_samples)))."""
+    from sklearn.ensemble._iforest import _average_path_length
+
+    trees = []
+    for t, (member, features) in enumerate(zip(est.estimators_, est.estimators_features_)):
+        tree = member.tree_
+        # The exact per-leaf term sklearn adds: (path length + c(n)) - 1.0, in that order.
+        leaf_depth = (est._decision_path_lengths[t] + est._average_path_length_per_tree[t]
+                      - 1.0)
+        sk = _sk_tree(tree, leaf_depth, target=0)
+        sk.feature = np.where(sk.feature >= 0, np.asarray(features)[np.maximum(sk.feature, 0)],
+                              -1).astype(np.int32)
+        trees.append(sk)
+    denominator = len(est.estimators_) * float(_average_path_length([est._max_samples])[0])
+    if denominator == 0:
+        raise UnsupportedModelError("IsolationForest with max_samples=1")
+    _validation(est, b, src, float32=True)
+    (depths,) = b.alloc(1)
+    b.emit(assemble(trees, src, (depths,), [0.0], input_float32=True,
+                    note=f"IsolationForest: {len(trees)} trees (path lengths)"))
+    (ratio,) = b.alloc(1)
+    b.emit(SubDiv((depths,), (ratio,), (0.0,), (denominator,), note="mean path / c(max_samples)"))
+    neg, pow2, score = b.alloc(1)[0], b.alloc(1)[0], b.alloc(1)[0]
+    b.emit(Elementwise((ratio,), (neg,), "negate", note="-(depths / denominator)"))
+    b.emit(Elementwise((neg,), (pow2,), "exp2", note="2 ** -(...)"))
+    b.emit(Elementwise((pow2,), (score,), "negate", note="score_samples"))
+    (decision,) = b.alloc(1)
+    b.emit(SubDiv((score,), (decision,), (float(est.offset_),), (1.0,),
+                  note="decision_function = score_samples - offset_"))
+    return Classify((-1, 1), np.dtype(int).str, "nonnegative", (decision,), None,
+                    has_decision_function=True, score_samples=(score,))

@@ -184,6 +184,8 @@ static void sm_linear(double *v, const int32_t *src, int32_t n_in, const int32_t
 #define SM_TANH 2
 #define SM_LOGISTIC 3
 #define SM_EXP 4
+#define SM_EXP2 5
+#define SM_NEGATE 6
 
 static void sm_elementwise(double *v, const int32_t *src, const int32_t *dst, int32_t n,
                            int fn) {
@@ -195,6 +197,8 @@ static void sm_elementwise(double *v, const int32_t *src, const int32_t *dst, in
             case SM_TANH: x = sm_tanh(x); break;
             case SM_LOGISTIC: x = sm_sigmoid(x); break;
             case SM_EXP: x = sm_exp(x); break;
+            case SM_EXP2: x = sm_exp(x * 0x1.62e42fefa39efp-1); break; /* 2^x = e^(x ln 2) */
+            case SM_NEGATE: x = -x; break;
             default: break;
         }
         v[dst[i]] = x;
