@@ -6,6 +6,7 @@ from typing import Any
 
 from ..ir.graph import Builder, Graph
 from ..ir.ops import Classify, InputColumn
+from . import lightgbm as _lightgbm  # noqa: F401  (registers LightGBM converters)
 from . import sklearn as _sklearn  # noqa: F401  (registers converters)
 from .registry import lower_predictor, supported
 

@@ -5,9 +5,11 @@ Every route goes through one validating parser of LightGBM's text format (vendor
 no LightGBM code runs on an untrusted file. ``parse_model_text`` refuses anything malformed
 or hostile with an ``UnsupportedModelError`` naming the problem: every array length is
 checked against ``num_leaves``, child pointers must form one tree rooted at node 0, every
-number must be finite and every size is bounded before anything is allocated for it.
+number must parse (finite; thresholds may be +-inf, as LightGBM writes them) and every size
+is bounded before anything is allocated for it. Refused by name: linear trees, ``reg_sqrt``,
+``cross_entropy_lambda``, pandas ``category`` columns, ``pred_early_stop``.
 
-Numerics reproduced (LightGBM >= 3, ``include/LightGBM/tree.h``, ``c_api.cpp``, objectives):
+Numerics reproduced (LightGBM 4.x ``include/LightGBM/tree.h``, ``c_api.cpp``, objectives):
 
 * Dense rows reach the trees through a sparse (index, value) list that drops every value
   with ``|x| <= kZeroThreshold``, so such values arrive as exactly ``0.0``.
@@ -129,8 +131,9 @@ class LightGBMModel:
 
     Behaves like the fitted model for staticml: ``n_features_in_``, ``feature_names_in_``,
     ``classes_`` (``0..k-1`` for binary/multiclass objectives; absent for regression-like
-    objectives, as on a regressor), ``library`` and ``reference_model()``, a LightGBM-backed object whose ``predict`` /
-    ``predict_proba`` are the original library's (None if lightgbm is not installed).
+    objectives, as on a regressor), ``library``, and ``reference_model()``: a LightGBM-backed
+    object whose ``predict`` / ``predict_proba`` are the original library's (None if
+    lightgbm is not installed).
     """
 
     text: str = field(repr=False)

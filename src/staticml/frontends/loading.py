@@ -16,6 +16,7 @@ from typing import Any
 from ..errors import UnsupportedModelError
 
 _PICKLE = (".pkl", ".pickle", ".joblib")
+MAX_MODEL_BYTES = 1 << 30
 _TRUSTED_PREFIXES = ("sklearn.", "numpy.", "scipy.")
 
 
@@ -28,6 +29,10 @@ def load_model_file(path: str | Path, trust_pickle: bool = False) -> tuple[Any, 
     path = Path(path)
     if not path.is_file():
         raise UnsupportedModelError(f"model file {path} does not exist")
+    if path.stat().st_size > MAX_MODEL_BYTES:
+        raise UnsupportedModelError(
+            f"{path.name} is {path.stat().st_size >> 20} MiB, over staticml's "
+            f"{MAX_MODEL_BYTES >> 20} MiB limit for model files")
     data = path.read_bytes()
     info = {"file": path.name, "sha256": sha256_bytes(data)}
     suffix = path.suffix.lower()
@@ -47,10 +52,15 @@ def load_model_file(path: str | Path, trust_pickle: bool = False) -> tuple[Any, 
             return pickle.loads(data), info
         except Exception as exc:  # unpickling can fail in many ways
             raise UnsupportedModelError(f"{path.name} is not a loadable pickle: {exc}") from None
-    if suffix in (".json", ".ubj", ".txt"):
+    if suffix == ".txt":
+        from .lightgbm import load_lightgbm_file
+
+        return load_lightgbm_file(path), info
+    if suffix in (".json", ".ubj"):
         raise UnsupportedModelError(
-            f"{path.name}: XGBoost and LightGBM model files are not supported yet by this "
-            "staticml version; supported files are .skops and (with --trust-pickle) .pkl/.joblib")
+            f"{path.name}: XGBoost model files are not supported yet by this staticml "
+            "version; supported files are .skops, LightGBM .txt and (with --trust-pickle) "
+            ".pkl/.joblib")
     raise UnsupportedModelError(
         f"{path.name}: unknown model file type {suffix!r}; use .skops, or .pkl/.joblib with "
         "--trust-pickle")
