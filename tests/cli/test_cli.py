@@ -161,3 +161,33 @@ def test_quickstart(tmp_path):
     summary = json.loads(res.stdout)
     assert summary["c_output_matches_python"] is True
     assert summary["parity"]["passed"] and summary["parity"]["label_mismatches"] == 0
+
+
+def test_build_a_lightgbm_text_file_without_python_objects(tmp_path):
+    lgb = pytest.importorskip("lightgbm")
+    from sklearn.datasets import make_classification
+
+    X, y = make_classification(600, 5, random_state=0)
+    cols = [f"f{i}" for i in range(5)]
+    frame = pd.DataFrame(X, columns=cols)
+    model = lgb.LGBMClassifier(n_estimators=20, num_leaves=7, verbose=-1).fit(frame, y)
+    model.booster_.save_model(tmp_path / "model.txt")
+    frame[:200].to_csv(tmp_path / "sample.csv", index=False)
+    res = staticml("build", tmp_path / "model.txt", "--sample", tmp_path / "sample.csv",
+                   "-o", tmp_path / "b", "--name", "lgb", "--json")
+    assert res.returncode == 0, res.stderr
+    manifest = json.loads(res.stdout)
+    assert manifest["source_model"]["library"] == "lightgbm"
+    assert manifest["parity"]["native"]["passed"]
+    res = staticml("predict", tmp_path / "b", tmp_path / "sample.csv", "--proba")
+    got = pd.read_csv(__import__("io").StringIO(res.stdout))
+    np.testing.assert_allclose(got[["proba_0", "proba_1"]].to_numpy(),
+                               model.predict_proba(frame[:200]), rtol=0, atol=1e-9)
+
+
+def test_a_malformed_lightgbm_file_is_a_clear_error(tmp_path, files):
+    bad = tmp_path / "model.txt"
+    bad.write_text("tree\nversion=v4\nnum_class=1\n")
+    res = staticml("build", bad, "--sample", files / "sample.csv", "-o", tmp_path / "b")
+    assert res.returncode == 3 and "error:" in res.stderr
+    assert not (tmp_path / "b").exists()
