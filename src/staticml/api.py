@@ -184,10 +184,10 @@ def _build_into(root: Path, model: Any, source: dict, graph: Graph, sample: Any,
 
     say("verifying parity on the sample and probe rows")
     rows, labels = rows_for_check(graph, sample)
-    ref, ref_kind = reference_for(model, graph, rows, labels)
-    ir_report = check_interpreter(graph, ref, rows, labels)
+    ref, ref_kind, tol = reference_for(model, graph, rows, labels)
+    ir_report = check_interpreter(graph, ref, rows, labels, tol)
     art = Artifact.open(root)
-    report = check_artifact(graph, art, ref, rows, labels, target="native")
+    report = check_artifact(graph, art, ref, rows, labels, target="native", tolerance=tol)
     ir_report["reference"] = report["reference"] = ref_kind
     manifest["parity"] = {"ir": ir_report, "native": report}
     mf.write(root, manifest)
@@ -213,9 +213,10 @@ def verify(path: str | Path, model: Any, X: Any, trust_pickle: bool = False) -> 
     art = load(path)
     graph = serialize.from_dict(json.loads(mf.resolve(art.root, "ir.json").read_text()))
     rows, labels = rows_for_check(graph, X)
-    ref, ref_kind = reference_for(obj, graph, rows, labels)
-    reports = {"ir": check_interpreter(graph, ref, rows, labels)}
-    reports[art.target] = check_artifact(graph, art, ref, rows, labels, target=art.target)
+    ref, ref_kind, tol = reference_for(obj, graph, rows, labels)
+    reports = {"ir": check_interpreter(graph, ref, rows, labels, tol)}
+    reports[art.target] = check_artifact(graph, art, ref, rows, labels, target=art.target,
+                                         tolerance=tol)
     for rep in reports.values():
         rep["reference"] = ref_kind
     return {"bundle": str(path), "passed": all(r["passed"] for r in reports.values()),

@@ -8,6 +8,7 @@ from ..ir.graph import Builder, Graph
 from ..ir.ops import Classify, InputColumn
 from . import lightgbm as _lightgbm  # noqa: F401  (registers LightGBM converters)
 from . import sklearn as _sklearn  # noqa: F401  (registers converters)
+from . import xgboost as _xgboost  # noqa: F401  (registers XGBoost converters)
 from .registry import lower_predictor, supported
 
 __all__ = ["lower", "supported"]

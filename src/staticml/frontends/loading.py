@@ -57,13 +57,12 @@ def load_model_file(path: str | Path, trust_pickle: bool = False) -> tuple[Any, 
 
         return load_lightgbm_file(path), info
     if suffix in (".json", ".ubj"):
-        raise UnsupportedModelError(
-            f"{path.name}: XGBoost model files are not supported yet by this staticml "
-            "version; supported files are .skops, LightGBM .txt and (with --trust-pickle) "
-            ".pkl/.joblib")
+        from .xgboost import parse_model
+
+        return parse_model(data, source=path.name, fmt=suffix[1:]), info
     raise UnsupportedModelError(
         f"{path.name}: unknown model file type {suffix!r}; use .skops, or .pkl/.joblib with "
-        "--trust-pickle")
+        "--trust-pickle, XGBoost .json/.ubj or LightGBM .txt")
 
 
 def _load_skops(path: Path) -> Any:

@@ -18,8 +18,11 @@ Numerics, reproduced exactly (see ``TreeEnsemble``):
   from decimal to float32 exactly.
 * Categorical splits send the categories *in* the set right, and invalid ones (negative,
   >= 2^24) left; staticml swaps the children so "in the set" is left. Models trained on
-  pandas categories re-code values to training codes at prediction time and raise on an
-  unseen category: staticml does the same with an ``Ordinal`` step (unseen = error).
+  pandas categories (XGBoost >= 3.1) re-code values to training codes at prediction time;
+  staticml does the same with an ``Ordinal`` step and refuses unseen categories
+  (``E_UNKNOWN_CATEGORY``). XGBoost 3.2 raises only for values beyond the largest training
+  category and silently maps other unseen values to the next training category; staticml
+  deliberately does not reproduce that (see ``XGBoostReference``).
 * ``XGBClassifier.predict`` labels a binary row 1 iff the *float32* probability is
   ``> 0.5``, which is ``margin > T`` for a tiny positive ``T`` (about 9e-8), not
   ``margin > 0``; staticml compares the margin with that ``T``.
@@ -59,7 +62,7 @@ from . import ubjson
 from .registry import register
 
 # -- limits: a model file is untrusted input ------------------------------------------------
-MAX_FILE_BYTES = 4 << 30
+MAX_FILE_BYTES = 1 << 30  # 1 GiB; a model this size would not compile to C anyway
 MAX_FEATURES = 1 << 24
 MAX_CLASSES = 1 << 16
 MAX_NODES_PER_TREE = 1 << 24
@@ -264,14 +267,18 @@ def _decode(data: bytes, fmt: str, name: str) -> Any:
             raise UnsupportedModelError(
                 f"{name}: not a UBJSON XGBoost model (it must start with '{{', found "
                 f"{bytes(data[:8])!r})")
+        if data[1:2] in (b'"', b" ", b"\n", b"\r", b"\t"):
+            raise UnsupportedModelError(f"{name} holds JSON, not UBJSON; rename it to .json")
         return ubjson.decode(data, name=name)
+    if _looks_ubj(data):
+        raise UnsupportedModelError(f"{name}: not a JSON XGBoost model (it looks like UBJSON; "
+                                    "save it as .ubj)")
     try:
         text = bytes(data).decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise UnsupportedModelError(f"{name}: not UTF-8 JSON ({exc})") from None
     if not text.lstrip().startswith("{"):
-        hint = " (it looks like UBJSON; save it as .ubj)" if _looks_ubj(data) else ""
-        raise UnsupportedModelError(f"{name}: not a JSON XGBoost model{hint}")
+        raise UnsupportedModelError(f"{name}: not a JSON XGBoost model (it must start with '{{')")
     try:
         return json.loads(text, parse_float=_Num, parse_constant=_Num)
     except RecursionError:
@@ -810,7 +817,7 @@ def _model_from_doc(doc: Any, raw: bytes, fmt: str, kind: str, source: str) -> X
     categories = _parse_categories(model, num_feature, wm)
 
     if kind == "auto":
-        kind = _kind_from_attributes(attributes) or (
+        kind = _kind_from_attributes(attributes, w) or (
             "classifier" if objective in _CLASSIFIER_OBJECTIVES else "regressor")
     trees = tuple(_parse_tree(t, f"{wm}.trees[{i}]", num_feature)
                   for i, t in enumerate(trees_doc))
@@ -823,7 +830,7 @@ def _model_from_doc(doc: Any, raw: bytes, fmt: str, kind: str, source: str) -> X
         attributes=attributes)
 
 
-def _kind_from_attributes(attributes: dict) -> str | None:
+def _kind_from_attributes(attributes: dict, source: str) -> str | None:
     meta = attributes.get("scikit_learn")
     if not meta or len(meta) > 100_000:
         return None
@@ -834,8 +841,8 @@ def _kind_from_attributes(attributes: dict) -> str | None:
     if kind in ("classifier", "regressor"):
         return kind
     if kind is not None:
-        raise UnsupportedModelError(f"the model was saved from an XGBoost {kind}; staticml "
-                                    "compiles classifiers and regressors")
+        raise UnsupportedModelError(f"{source}: the model was saved from an XGBoost {kind}; "
+                                    "staticml compiles classifiers and regressors")
     return None
 
 
@@ -1021,8 +1028,13 @@ class XGBoostReference:
     * a raw Booster predicts through ``DMatrix`` (which is what refuses inf);
     * DataFrame columns of pandas-categorical features are given back their category dtype
       with the training categories (the probe rows staticml appends lose it), so XGBoost
-      re-codes them as it would for the user; a value XGBoost could never receive as that
-      category (5.5 for an integer category) makes the row an error, as an unseen one does.
+      re-codes them as it would for the user;
+    * a category not seen in training makes the row an error. This deliberately departs
+      from XGBoost 3.2, whose re-coder raises only for values beyond the largest training
+      category and silently maps any other unseen value to the next training category
+      (``'c'`` -> ``'d'`` for training categories ``b, d, f``): the compiled model sees an
+      unseen string only as "unknown" and refuses it (``E_UNKNOWN_CATEGORY``) rather than
+      return a prediction for a category it never learned.
     """
 
     def __init__(self, model: Any, parsed: XGBoostModel) -> None:
@@ -1073,31 +1085,25 @@ class XGBoostClassifierReference(XGBoostReference):
 
 def _as_category(col: Any, table: CategoryTable, pd: Any) -> Any:
     values = list(col.to_numpy(dtype=object))
-    missing = [v is None or (isinstance(v, float) and math.isnan(v))
-               or type(v).__name__ in ("NAType", "NaTType") for v in values]
-    extra: list = []
     known = set(table.values)
     clean = []
-    for v, miss in zip(values, missing):
-        if miss:
+    for v in values:
+        if v is None or (isinstance(v, float) and math.isnan(v)) \
+                or type(v).__name__ in ("NAType", "NaTType"):
             clean.append(None)
             continue
-        if table.is_string:
-            if not isinstance(v, str):
-                raise ValueError(f"non-string value {v!r} for a string category")
-        else:
+        if not table.is_string:
             if isinstance(v, (bool, np.bool_)) or not isinstance(v, (int, float, np.number)) \
                     or not float(v).is_integer():
                 raise ValueError(f"{v!r} is not an integer category")
-            info = np.iinfo(np.dtype(table.dtype))
-            if not info.min <= int(v) <= info.max:
-                raise ValueError(f"{v!r} does not fit the {table.dtype} categories")
             v = int(v)
-        if v not in known and v not in extra:
-            extra.append(v)
+        if v not in known:
+            # XGBoost 3.2 raises only for categories beyond the largest training one and
+            # silently re-codes the others to the next training category (a lower_bound
+            # without an equality check); staticml refuses every unseen category.
+            raise ValueError(f"category {v!r} was not seen in training")
         clean.append(v)
-    cats = list(table.values) + extra
-    index = pd.Index(cats, dtype=object if table.is_string else table.dtype)
+    index = pd.Index(list(table.values), dtype=object if table.is_string else table.dtype)
     return pd.Categorical(clean, categories=index)
 
 
@@ -1117,6 +1123,27 @@ def parity_model(obj: Any) -> Any:
     return cls(obj, parsed)
 
 
+# XGBoost's transformed outputs (probabilities, expf) are float32, staticml's link ops are
+# double: they differ by float32 rounding, about 1.2e-7 relative (margins are bit-exact).
+FLOAT32_RTOL = 1e-6
+
+
+def parity_tolerance(*outputs: Any) -> float:
+    """Absolute parity tolerance for XGBoost outputs: ``FLOAT32_RTOL * max(1, max |output|)``.
+
+    Pass the reference's values/probabilities (None entries are skipped).
+    """
+    scale = 1.0
+    for arr in outputs:
+        if arr is None:
+            continue
+        a = np.abs(np.asarray(arr, dtype=np.float64))
+        a = a[np.isfinite(a)]
+        if a.size:
+            scale = max(scale, float(a.max()))
+    return FLOAT32_RTOL * scale
+
+
 def is_xgboost(obj: Any) -> bool:
     """Is ``obj`` a model this frontend handles (the parity check must use ``parity_model``)?"""
     mod = type(obj).__module__.split(".")[0]
@@ -1127,5 +1154,6 @@ def is_xgboost(obj: Any) -> bool:
 
 __all__ = ["XGBoostModel", "XGBoostTree", "CategoryTable", "load_xgboost_file", "parse_model",
            "from_estimator", "lower_model", "parity_model", "is_xgboost", "XGBoostReference",
+           "XGBoostClassifierReference", "FLOAT32_RTOL", "parity_tolerance",
            "binary_label_threshold", "sigmoid_f32", "decimal_to_f32", "parse_base_score",
            "base_margin"]

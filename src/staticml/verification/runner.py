@@ -61,29 +61,42 @@ def reference_from_ir(graph: Graph, rows: Any) -> parity.Reference:
                             got.get("decision"), error, got.get("scores"))
 
 
-def reference_for(model: Any, graph: Graph, rows: Any,
-                  labels: list[str] | None = None) -> tuple[parity.Reference, str]:
-    """Reference results for ``rows``: the original model when it can run here.
+def reference_for(model: Any, graph: Graph, rows: Any, labels: list[str] | None = None
+                  ) -> tuple[parity.Reference, str, float]:
+    """Reference results for ``rows``, what produced them, and the tolerance to apply.
 
-    Models parsed from files (XGBoost/LightGBM) offer ``reference_model()``, the vendor
-    library's own object, or None when that library is not installed.
+    The original model is the reference when it can run here. Models parsed from files
+    (XGBoost/LightGBM) offer ``reference_model()``, the vendor library's own object, or None
+    when that library is not installed: then the IR interpreter is the reference. XGBoost
+    computes its outputs in float32, so its tolerance scales with float32 rounding.
     """
+    from ..frontends import xgboost as xgb_frontend
+
+    xgb = xgb_frontend.is_xgboost(model)
     factory = getattr(model, "reference_model", None)
-    ref_model = factory() if callable(factory) else model
+    if callable(factory):
+        ref_model = factory()
+    else:
+        ref_model = xgb_frontend.parity_model(model) if xgb else model
     if ref_model is None:
-        return reference_from_ir(graph, rows), "ir (the model's library is not installed)"
-    return parity.reference(ref_model, rows, labels), "model"
+        return (reference_from_ir(graph, rows), "ir (the model's library is not installed)",
+                parity.TOLERANCE)
+    ref = parity.reference(ref_model, rows, labels)
+    tol = (max(parity.TOLERANCE, xgb_frontend.parity_tolerance(ref.values, ref.proba))
+           if xgb else parity.TOLERANCE)
+    return ref, "model", tol
 
 
-def check_interpreter(graph: Graph, ref: parity.Reference, rows: Any, labels: list[str]) -> dict:
+def check_interpreter(graph: Graph, ref: parity.Reference, rows: Any, labels: list[str],
+                      tolerance: float = parity.TOLERANCE) -> dict:
     x = RowEncoder(graph.inputs).encode(rows)
     out, status, _ = interpret.run(graph, x)
     got, error = split_outputs(graph, out, status)
-    return parity.compare(ref, got, error, labels, target="ir")
+    return parity.compare(ref, got, error, labels, target="ir", tolerance=tolerance)
 
 
 def check_artifact(graph: Graph, art: Any, ref: parity.Reference, rows: Any, labels: list[str],
-                   target: str) -> dict:
+                   target: str, tolerance: float = parity.TOLERANCE) -> dict:
     out, status = art.run(rows)
     got, error = split_outputs(graph, out, status)
-    return parity.compare(ref, got, error, labels, target=target)
+    return parity.compare(ref, got, error, labels, target=target, tolerance=tolerance)
