@@ -191,3 +191,24 @@ def test_a_malformed_lightgbm_file_is_a_clear_error(tmp_path, files):
     res = staticml("build", bad, "--sample", files / "sample.csv", "-o", tmp_path / "b")
     assert res.returncode == 3 and "error:" in res.stderr
     assert not (tmp_path / "b").exists()
+
+
+@pytest.mark.parametrize("suffix", [".json", ".ubj"])
+def test_build_an_xgboost_model_file(tmp_path, suffix):
+    xgb = pytest.importorskip("xgboost")
+    from sklearn.datasets import make_classification
+
+    X, y = make_classification(600, 5, random_state=0)
+    frame = pd.DataFrame(X, columns=[f"f{i}" for i in range(5)])
+    model = xgb.XGBClassifier(n_estimators=20, max_depth=3, n_jobs=1).fit(frame, y)
+    model.save_model(tmp_path / f"model{suffix}")
+    frame[:200].to_csv(tmp_path / "sample.csv", index=False)
+    res = staticml("build", tmp_path / f"model{suffix}", "--sample", tmp_path / "sample.csv",
+                   "-o", tmp_path / "b", "--name", "xgb", "--json")
+    assert res.returncode == 0, res.stderr
+    manifest = json.loads(res.stdout)
+    assert manifest["source_model"]["library"] == "xgboost"
+    assert manifest["parity"]["native"]["passed"]
+    res = staticml("predict", tmp_path / "b", tmp_path / "sample.csv")
+    got = pd.read_csv(__import__("io").StringIO(res.stdout))
+    assert got["prediction"].tolist() == model.predict(frame[:200]).tolist()
