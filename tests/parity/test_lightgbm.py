@@ -25,6 +25,7 @@ lgb = pytest.importorskip("lightgbm")
 
 import staticml  # noqa: E402
 import staticml.frontends.lightgbm  # noqa: E402,F401  (registers the converters)
+from .checks import build_reports_passed, max_abs  # noqa: E402
 from staticml.data.schema import RowEncoder, infer_inputs  # noqa: E402
 from staticml.frontends import lower  # noqa: E402
 from staticml.frontends.lightgbm import (KZERO, LightGBMModel, load_lightgbm_file,  # noqa: E402
@@ -107,26 +108,8 @@ def held_out(model_text: str) -> np.ndarray:
 
 
 # ------------------------------------------------------------------------------ checks
-def _max_abs(a: Any, b: Any) -> float:
-    a = np.asarray(a, dtype=np.float64)
-    b = np.asarray(b, dtype=np.float64)
-    assert a.shape == b.shape, (a.shape, b.shape)
-    assert np.array_equal(np.isnan(a), np.isnan(b)), "NaN in different places"
-    return float(np.nan_to_num(np.abs(a - b), nan=0.0).max(initial=0.0))
-
-
 def check_build_reports(art: staticml.Artifact) -> dict[str, float]:
-    worst = {}
-    for target in ("ir", "native"):
-        rep = art.manifest["parity"][target]
-        assert rep["passed"] is True, (target, rep.get("worst_rows"))
-        assert rep["label_mismatches"] == 0, target
-        assert rep["error_mismatches"] == 0, target
-        assert rep["reference"] == "model", rep["reference"]
-        assert rep["rows"] > SAMPLE_ROWS
-        assert all(v <= TOL for v in rep["max_abs_diff"].values()), rep["max_abs_diff"]
-        worst[f"build-{target}"] = max(rep["max_abs_diff"].values(), default=0.0)
-    return worst
+    return build_reports_passed(art, SAMPLE_ROWS, TOL, reference="model")
 
 
 def check_against(art: staticml.Artifact, ref: Any, X: Any) -> dict:
@@ -137,9 +120,9 @@ def check_against(art: staticml.Artifact, ref: Any, X: Any) -> dict:
     if hasattr(ref, "classes_"):
         assert np.array_equal(art.classes_, ref.classes_)
         assert np.array_equal(got, want), f"{int((got != want).sum())} label mismatches"
-        diffs["proba"] = _max_abs(art.predict_proba(X), ref.predict_proba(X))
+        diffs["proba"] = max_abs(art.predict_proba(X), ref.predict_proba(X))
     else:
-        diffs["values"] = _max_abs(got, want)
+        diffs["values"] = max_abs(got, want)
     for key, d in diffs.items():
         assert d <= TOL, f"{key}: max abs diff {d:.3g} > {TOL}"
     return diffs
@@ -153,8 +136,8 @@ def check_interpreter(model: Any, sample: Any, X: Any) -> float:
     got, _ = split_outputs(graph, out, status)
     if hasattr(model, "classes_"):
         assert np.array_equal(got["labels"], model.predict(X))
-        return _max_abs(got["proba"], model.predict_proba(X))
-    return _max_abs(got["values"], model.predict(X))
+        return max_abs(got["proba"], model.predict_proba(X))
+    return max_abs(got["values"], model.predict(X))
 
 
 def booster_of(model: Any) -> Any:
@@ -411,7 +394,7 @@ def test_parsed_model_without_lightgbm_reference(tmp_path, monkeypatch) -> None:
     assert art.manifest["parity"]["native"]["passed"]
     assert art.manifest["parity"]["native"]["reference"].startswith("ir")
     X = held_out(model.booster_.model_to_string())
-    assert _max_abs(art.predict(X), model.predict(X)) <= TOL
+    assert max_abs(art.predict(X), model.predict(X)) <= TOL
 
 
 def test_refusals() -> None:

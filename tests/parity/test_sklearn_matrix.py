@@ -35,6 +35,8 @@ from sklearn.preprocessing import (MaxAbsScaler, MinMaxScaler, OneHotEncoder, Or
 from sklearn.svm import LinearSVC, LinearSVR
 
 import staticml
+
+from .checks import build_reports_passed, max_abs
 from staticml import errors
 from staticml.data.schema import RowEncoder, infer_inputs
 from staticml.frontends import lower
@@ -634,28 +636,8 @@ def sample_of(X: Any) -> Any:
     return X.iloc[:SAMPLE_ROWS] if hasattr(X, "iloc") else X[:SAMPLE_ROWS]
 
 
-def _max_abs(a: Any, b: Any) -> float:
-    a = np.asarray(a, dtype=np.float64)
-    b = np.asarray(b, dtype=np.float64)
-    assert a.shape == b.shape, (a.shape, b.shape)
-    assert np.array_equal(np.isnan(a), np.isnan(b)), "NaN in different places"
-    return float(np.nan_to_num(np.abs(a - b), nan=0.0).max(initial=0.0))
-
-
 def check_build_reports(art: staticml.Artifact) -> dict[str, float]:
-    """The build's own parity reports (sample + probe rows) passed, for IR and native."""
-    parity = art.manifest["parity"]
-    assert set(parity) == {"ir", "native"}
-    worst = {}
-    for target in ("ir", "native"):
-        rep = parity[target]
-        assert rep["passed"] is True, (target, rep["worst_rows"])
-        assert rep["label_mismatches"] == 0, target
-        assert rep["error_mismatches"] == 0, target
-        assert rep["rows"] > SAMPLE_ROWS  # probe rows were checked too
-        assert all(v <= TOL for v in rep["max_abs_diff"].values()), rep["max_abs_diff"]
-        worst[f"build-{target}"] = max(rep["max_abs_diff"].values(), default=0.0)
-    return worst
+    return build_reports_passed(art, SAMPLE_ROWS, TOL)
 
 
 def check_held_out(art: staticml.Artifact, model: Any, X: Any) -> dict[str, float]:
@@ -671,17 +653,17 @@ def check_held_out(art: staticml.Artifact, model: Any, X: Any) -> dict[str, floa
         assert np.array_equal(art.classes_, model.classes_)
         assert art.classes_.dtype == model.classes_.dtype
         if hasattr(model, "predict_proba"):
-            diffs["proba"] = _max_abs(art.predict_proba(X), model.predict_proba(X))
+            diffs["proba"] = max_abs(art.predict_proba(X), model.predict_proba(X))
         else:
             with pytest.raises(AttributeError):
                 art.predict_proba(X)
         if hasattr(model, "decision_function"):
-            diffs["decision"] = _max_abs(art.decision_function(X), model.decision_function(X))
+            diffs["decision"] = max_abs(art.decision_function(X), model.decision_function(X))
         else:
             with pytest.raises(AttributeError):
                 art.decision_function(X)
     else:
-        diffs["values"] = _max_abs(got, want)
+        diffs["values"] = max_abs(got, want)
     for key, d in diffs.items():
         assert d <= TOL, f"{key}: max abs diff {d:.3g} > {TOL}"
     return diffs
@@ -698,11 +680,11 @@ def check_interpreter(model: Any, sample: Any, X: Any) -> dict[str, float]:
     if hasattr(model, "classes_"):
         assert np.array_equal(got["labels"], model.predict(X))
         if hasattr(model, "predict_proba"):
-            diffs["ir-proba"] = _max_abs(got["proba"], model.predict_proba(X))
+            diffs["ir-proba"] = max_abs(got["proba"], model.predict_proba(X))
         if hasattr(model, "decision_function"):
-            diffs["ir-decision"] = _max_abs(got["decision"], model.decision_function(X))
+            diffs["ir-decision"] = max_abs(got["decision"], model.decision_function(X))
     else:
-        diffs["ir-values"] = _max_abs(got["values"], model.predict(X))
+        diffs["ir-values"] = max_abs(got["values"], model.predict(X))
     for key, d in diffs.items():
         assert d <= TOL, f"{key}: max abs diff {d:.3g} > {TOL}"
     return diffs
@@ -735,7 +717,7 @@ def test_parity(case: Case, tmp_path, record_property) -> None:
             if hasattr(model, "classes_"):
                 assert got == want and type(got) is type(want), (got, want)
             else:
-                assert _max_abs(got, want) <= TOL
+                assert max_abs(got, want) <= TOL
     record_property("max_abs_diff", json.dumps(diffs))
 
 
@@ -852,7 +834,7 @@ def test_refused_rows(case: Refusal, tmp_path) -> None:
     if hasattr(model, "classes_"):
         assert np.array_equal(art.predict(good), model.predict(good))
     else:
-        assert _max_abs(art.predict(good), model.predict(good)) <= TOL
+        assert max_abs(art.predict(good), model.predict(good)) <= TOL
 
     methods = [art.predict]
     if hasattr(model, "predict_proba"):
