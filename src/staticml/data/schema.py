@@ -113,11 +113,21 @@ class RowEncoder:
 
     def _encode_frame(self, df: Any) -> np.ndarray:
         if df.columns is self._cached_columns:  # pandas Index objects are immutable
-            cols, index = self._cached_lookup
+            cols, index, positions = self._cached_lookup
         else:
             cols = df.columns.tolist()
             index = {c: k for k, c in enumerate(cols)} if len(cols) == len(set(cols)) else None
-            self._cached_columns, self._cached_lookup = df.columns, (cols, index)
+            positions = (np.asarray([index[c] for c in self.names])
+                         if index is not None and all(c in index for c in self.names) else None)
+            self._cached_columns, self._cached_lookup = df.columns, (cols, index, positions)
+        if self.all_numeric and positions is not None:
+            try:  # one conversion of the whole frame: ~2 us for a row, not ~1 us per column
+                arr = df.to_numpy(dtype=np.float64)
+            except (TypeError, ValueError):
+                pass  # a non-numeric value: the per-column path names it
+            else:
+                return arr if np.array_equal(positions, np.arange(arr.shape[1])) \
+                    else arr[:, positions]
         missing = [c for c in self.names if (c not in index if index is not None else
                                              c not in cols)]
         if missing:
@@ -185,6 +195,13 @@ class RowEncoder:
 
     # -- single rows ------------------------------------------------------------------
     def encode_dict(self, row: Mapping[str, Any]) -> np.ndarray:
+        if self.all_numeric:
+            try:  # the common case in one numpy call; None becomes NaN
+                out = np.array([row[n] for n in self.names], dtype=np.float64)
+                if out.shape == (self.n,):
+                    return out
+            except (KeyError, TypeError, ValueError):
+                pass  # the loop below names the column and the problem
         out = np.empty(self.n)
         for i, col in enumerate(self.inputs):
             try:

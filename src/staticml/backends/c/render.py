@@ -199,8 +199,8 @@ class _OpPrinter:
     def _Linear(self, p: str, op: o.Linear) -> None:
         self._slots(p, op)
         self.tables += [_f64(f"{p}_coef", op.coef.ravel()), _f64(f"{p}_intercept", op.intercept)]
-        self._call(f"sm_linear(v, {p}_src, {len(op.src)}, {p}_dst, {len(op.dst)}, {p}_coef, "
-                   f"{p}_intercept);")
+        self._call(f"{{ double x[{len(op.src)}]; sm_linear(v, {p}_src, {len(op.src)}, {p}_dst, "
+                   f"{len(op.dst)}, {p}_coef, {p}_intercept, x); }}")
 
     def _Elementwise(self, p: str, op: o.Elementwise) -> None:
         self._slots(p, op)

@@ -167,14 +167,34 @@ static int sm_ordinal(double *v, int32_t src, int32_t dst, const double *keys,
     return SM_OK;
 }
 
-/* dst[j] = sum_i coef[j*n_in + i] * src[i] + intercept[j], summed left to right. */
+/* dst[j] = sum_i coef[j*n_in + i] * src[i] + intercept[j], each sum left to right.
+ * Four outputs are summed side by side: four independent dependency chains keep the FPU
+ * busy, while every output keeps its own fixed summation order (same bits as one at a time).
+ * x is scratch for the gathered input row (n_in doubles). */
 static void sm_linear(double *v, const int32_t *src, int32_t n_in, const int32_t *dst,
-                      int32_t n_out, const double *coef, const double *intercept) {
-    int32_t i, j;
-    for (j = 0; j < n_out; j++) {
+                      int32_t n_out, const double *coef, const double *intercept, double *x) {
+    int32_t i, j = 0;
+    for (i = 0; i < n_in; i++) x[i] = v[src[i]];
+    for (; j + 4 <= n_out; j += 4) {
+        const double *w0 = coef + (size_t)j * (size_t)n_in, *w1 = w0 + n_in,
+                     *w2 = w1 + n_in, *w3 = w2 + n_in;
+        double a0 = 0.0, a1 = 0.0, a2 = 0.0, a3 = 0.0;
+        for (i = 0; i < n_in; i++) {
+            double xi = x[i];
+            a0 += w0[i] * xi;
+            a1 += w1[i] * xi;
+            a2 += w2[i] * xi;
+            a3 += w3[i] * xi;
+        }
+        v[dst[j]] = a0 + intercept[j];
+        v[dst[j + 1]] = a1 + intercept[j + 1];
+        v[dst[j + 2]] = a2 + intercept[j + 2];
+        v[dst[j + 3]] = a3 + intercept[j + 3];
+    }
+    for (; j < n_out; j++) {
         const double *w = coef + (size_t)j * (size_t)n_in;
         double acc = 0.0;
-        for (i = 0; i < n_in; i++) acc += w[i] * v[src[i]];
+        for (i = 0; i < n_in; i++) acc += w[i] * x[i];
         v[dst[j]] = acc + intercept[j];
     }
 }
