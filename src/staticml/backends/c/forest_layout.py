@@ -4,11 +4,13 @@ The general kernel follows ``left``/``right`` pointers and branches on leaf, NaN
 type and categorical tests at every node: ~12 ns per visited node. This layout removes every
 branch from the inner loop:
 
-* siblings are adjacent, so ``next = left + go_right`` (one 16-byte node: threshold,
-  feature, left | default_left << 31);
-* ``go_right = !(x <= t) ^ (isnan(x) & default_left)`` is integer arithmetic, no branch;
-* leaves point to themselves with ``t = +inf`` and ``default_left = 1``, so every tree can
-  take a fixed number of steps (its depth) without testing for leaves;
+* siblings are adjacent, so ``next = left + !(x <= t)`` (one 16-byte node: threshold,
+  feature, left), integer arithmetic, no branch;
+* NaN needs no test: each feature is stored twice per row, once with NaN replaced by -inf
+  (read by nodes whose missing values go left: ``-inf <= t`` always holds) and once as is
+  (read by nodes whose missing values go right: ``NaN <= t`` is false);
+* leaves point to themselves with ``t = +inf``, so every tree can take a fixed number of
+  steps (its depth) without testing for leaves;
 * LightGBM's per-feature missing types become a one-off rewrite of the row's features
   (None: NaN -> 0; Zero: |x| <= 1e-35f or NaN -> NaN), after which NaN is the only missing
   marker; float32 rounding (scikit-learn, XGBoost) also happens once per feature;
@@ -48,9 +50,9 @@ class FastForest:
 
 def layout(op: TreeEnsemble) -> FastForest | None:
     """The branch-free layout of ``op``, or None when only the general kernel is exact."""
+    internal = op.feature >= 0
     if (op.cat_node >= 0).any():
         return None
-    internal = op.feature >= 0
     modes = np.full(len(op.src), MODE_PLAIN, dtype=np.uint8)
     for f in np.unique(op.feature[internal]):
         types = set(op.missing_type[internal & (op.feature == f)].tolist())
@@ -77,10 +79,12 @@ def layout(op: TreeEnsemble) -> FastForest | None:
     first_child = np.where(is_leaf, 0, new_of_old[op.left[np.maximum(old, 0)]])
     idx = np.arange(n)
     thr = np.where(is_leaf, np.inf, op.threshold[np.maximum(old, 0)])
-    feat = np.where(is_leaf, 0, op.feature[np.maximum(old, 0)]).astype(np.int32)
+    # Each feature appears twice in the row: NaN as -inf (nodes whose missing values go
+    # left: -inf <= t always holds) and unchanged (missing goes right: NaN <= t is false).
+    # A node reads the copy for its default direction; the walk never tests for NaN.
     dl = np.where(is_leaf, True, op.default_left[np.maximum(old, 0)])
-    left = (np.where(is_leaf, idx, first_child).astype(np.uint64)
-            | (dl.astype(np.uint64) << np.uint64(31))).astype(np.uint32)
+    feat = np.where(is_leaf, 0, 2 * op.feature[np.maximum(old, 0)] + (~dl)).astype(np.int32)
+    left = np.where(is_leaf, idx, first_child).astype(np.uint32)
     value = np.where(is_leaf[:, None], op.value[np.maximum(old, 0)], 0.0)
     value[0] = 0.0
     n_trees = len(roots)

@@ -165,7 +165,7 @@ class _OpPrinter:
                 "accumulate_float32": int(op.accumulate_float32), "average": int(op.average)}),
         ]
         self.body.append(f"    /* -> the forest kernel (row by row: run(); in blocks: run_block()) */")
-        self.segments.append(("forest", p, len(op.dst), max(len(f.features), 1)))
+        self.segments.append(("forest", p, len(op.dst), 2 * max(len(f.features), 1)))
         self._start_rows()
 
     def _general_forest(self, p: str, op: o.TreeEnsemble) -> None:

@@ -24,6 +24,14 @@
 
 typedef union { double d; uint64_t u; } sm_bits;
 
+#ifndef SM_INF /* the generated file defines it; a fallback for using this header alone */
+#if defined(__GNUC__) || defined(__clang__)
+#define SM_INF __builtin_inf()
+#else
+#define SM_INF (1e300 * 1e300)
+#endif
+#endif
+
 static double sm_nan(void) { sm_bits b; b.u = 0x7ff8000000000000ULL; return b.d; }
 static int sm_is_nan(double x) { return x != x; }
 static int sm_is_inf(double x) { sm_bits b; b.d = x; return (b.u << 1) == 0xffe0000000000000ULL; }
@@ -354,9 +362,9 @@ static void sm_tree_ensemble(double *v, const sm_forest *f, const int32_t *dst, 
 
 /* ---- the branch-free forest kernel (backends/c/forest_layout.py explains the layout) ---- */
 typedef struct {
-    double thr;       /* go left iff x <= thr; +inf on leaves */
-    int32_t feat;     /* index into the row's rewritten features */
-    uint32_t left;    /* left child | default_left << 31; the right child is left + 1 */
+    double thr;       /* go left iff x <= thr; +inf on leaves (which point to themselves) */
+    int32_t feat;     /* 2 * feature, + 1 if missing values go right: see sm_forest_features */
+    uint32_t left;    /* left child; the right child is left + 1 */
 } sm_node;
 
 #define SM_GROUP 16
@@ -382,25 +390,28 @@ typedef struct {
     int average;
 } sm_fast_forest;
 
-/* The row's features, rewritten once: missing-type rules, then float32 rounding. */
+/* The row's features, rewritten once: missing-type rules, float32 rounding, and then two
+ * copies of each (2k: NaN -> -inf, so -inf <= thr sends it left; 2k+1: as is, so the false
+ * NaN <= thr sends it right). Nodes read the copy for their default direction.
+ * xs holds 2 * n_feat doubles. */
 static void sm_forest_features(const sm_fast_forest *f, const double *v, double *xs) {
     int32_t k;
     for (k = 0; k < f->n_feat; k++) {
         double x = v[f->feat_slot[k]];
         if (f->mode[k] == SM_MODE_NAN_IS_ZERO && sm_is_nan(x)) x = 0.0;
-        if (f->mode[k] == SM_MODE_ZERO_IS_MISSING && (sm_is_nan(x) || (x >= -SM_ZERO_THRESHOLD && x <= SM_ZERO_THRESHOLD)))
+        if (f->mode[k] == SM_MODE_ZERO_IS_MISSING &&
+            (sm_is_nan(x) || (x >= -SM_ZERO_THRESHOLD && x <= SM_ZERO_THRESHOLD)))
             x = sm_nan();
         if (f->input_float32) x = (double)(float)x;
-        xs[k] = x;
+        xs[2 * k] = sm_is_nan(x) ? -SM_INF : x;
+        xs[2 * k + 1] = x;
     }
 }
 
-/* One branch-free step: !(x <= thr) is 1 for NaN too; the xor sends NaN to default_left. */
+/* One branch-free step (the row's features hold no NaN, see sm_forest_features). */
 #define SM_STEP(nodes, i, xs) do { \
         const sm_node *n_ = (nodes) + (i); \
-        double x_ = (xs)[n_->feat]; \
-        uint32_t r_ = (uint32_t)!(x_ <= n_->thr) ^ ((uint32_t)(x_ != x_) & (n_->left >> 31)); \
-        (i) = (n_->left & 0x7fffffffu) + r_; \
+        (i) = n_->left + (uint32_t)!((xs)[n_->feat] <= n_->thr); \
     } while (0)
 
 /* Add tree t's leaf to the accumulators of one row, in float if the library does. */
@@ -459,10 +470,10 @@ static void sm_fast_forest_block(double *V, int32_t stride, int32_t nb, const in
     }
     for (r = 0; r < nb; r++) {
         if (rc[r] != 0) { /* a refused row: walk zeros, add nothing */
-            for (j = 0; j < f->n_feat; j++) XS[(size_t)r * f->n_feat + j] = 0.0;
+            for (j = 0; j < 2 * f->n_feat; j++) XS[(size_t)r * 2 * f->n_feat + j] = 0.0;
             continue;
         }
-        sm_forest_features(f, V + (size_t)r * stride, XS + (size_t)r * f->n_feat);
+        sm_forest_features(f, V + (size_t)r * stride, XS + (size_t)r * 2 * f->n_feat);
         sm_forest_init(f, V + (size_t)r * stride, dst, n_dst);
     }
     for (t = 0; t < f->n_trees; t++) {
@@ -474,7 +485,7 @@ static void sm_fast_forest_block(double *V, int32_t stride, int32_t nb, const in
             for (j = 0; j < SM_GROUP; j++) {
                 int32_t row = r0 + j < nb ? r0 + j : r0; /* spare lanes repeat a real row */
                 idx[j] = root;
-                xs[j] = XS + (size_t)row * f->n_feat;
+                xs[j] = XS + (size_t)row * 2 * f->n_feat;
             }
             for (d = 0; d < depth; d++)
                 for (j = 0; j < SM_GROUP; j++) SM_STEP(f->nodes, idx[j], xs[j]);
