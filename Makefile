@@ -21,8 +21,10 @@ demo: install
 test: install-test
 	$(BIN)/python -m pytest -n 2 tests
 
-bench: install-test
+bench: $(BIN)/python
+	$(BIN)/pip install -e '.[test,bench]'
 	$(BIN)/python bench/pipelines.py
+	$(BIN)/python bench/trees.py
 
 clean:
 	rm -rf $(VENV) dist build .pytest_cache

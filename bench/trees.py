@@ -80,7 +80,7 @@ N_DISTINCT_ROWS = 256
 NCPU = os.cpu_count() or 1
 
 FULL = dict(calls=2000, warmup=200, batch_runs=5, c_passes=21, single_cap_s=8.0,
-            batch_cap_s=15.0, c_budget_s=12.0)
+            batch_cap_s=10.0, c_budget_s=10.0)
 QUICK = dict(calls=300, warmup=30, batch_runs=2, c_passes=5, single_cap_s=1.5,
              batch_cap_s=3.0, c_budget_s=2.0)
 
@@ -90,7 +90,9 @@ TL2CGEN_OPT = "-O1"
 TL2CGEN_OPT_BIG = "-O0"
 M2CGEN_OPT = "-O2"
 M2CGEN_OPT_BIG = "-O1"
-PEER_COMPILE_TIMEOUT_S = 600
+TL2CGEN_PARALLEL_COMP_BIG = 100   # big: 68 MB in one file did not compile in 10 min at -O0
+PEER_COMPILE_TIMEOUT_S = 300
+M2CGEN_CODEGEN_TIMEOUT_S = 180   # m2cgen's Python code generation is superlinear in size
 
 # Goals of the issue.
 GOAL_C_VS_GENERATOR = 0.25      # staticml C ns/row <= 1/4 of the best of m2cgen/tl2cgen
@@ -272,20 +274,25 @@ def _size(n: float) -> str:
 def _run(argv: list[str], timeout: float | None = None, cwd: Path | None = None) -> float:
     """Run a command; returns its wall time. On timeout the whole process group is killed
     (gcc's cc1 would otherwise outlive the driver) and TimeoutExpired is raised."""
+    return _run_out(argv, timeout, cwd)[0]
+
+
+def _run_out(argv: list[str], timeout: float | None = None, cwd: Path | None = None
+             ) -> tuple[float, str]:
     import signal
 
     t0 = time.perf_counter()
     proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             cwd=cwd, start_new_session=True)
     try:
-        _, err = proc.communicate(timeout=timeout)
+        out, err = proc.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
         os.killpg(proc.pid, signal.SIGKILL)
         proc.communicate()
         raise
     if proc.returncode != 0:
         raise RuntimeError(f"{' '.join(argv[:3])} ... failed: {err.strip()[-800:]}")
-    return time.perf_counter() - t0
+    return time.perf_counter() - t0, out
 
 
 def _short(exc: BaseException, limit: int = 110) -> str:
@@ -450,19 +457,38 @@ def rt_tl2cgen(spec: Spec, model: Any, work: Path) -> Runtime:
         import tl2cgen
     except ImportError as exc:
         return na("tl2cgen", _short(exc))
-    opt = TL2CGEN_OPT_BIG if spec.key == "big" else TL2CGEN_OPT
+    big = spec.key == "big"
+    opt = TL2CGEN_OPT_BIG if big else TL2CGEN_OPT
+    n_tu = (max(1, min(TL2CGEN_PARALLEL_COMP_BIG, spec.params["n_estimators"] // 20)) if big
+            else 0)   # big: ~20 trees per translation unit
     d = work / f"tl2cgen_{spec.key}"
     shutil.rmtree(d, ignore_errors=True)
     try:
         t0 = time.perf_counter()
         tm = _treelite_model(spec, model)
-        tl2cgen.generate_c_code(tm, d, params={"parallel_comp": 0})
+        tl2cgen.generate_c_code(tm, d, params={"parallel_comp": n_tu})
         codegen_s = time.perf_counter() - t0
         recipe = json.loads((d / "recipe.json").read_text())
         sources = [str(d / f"{s['name']}.c") for s in recipe["sources"]]
         lib = d / f"libtl2cgen_{spec.key}.so"
-        cc_s = _run(["gcc", opt, "-shared", "-fPIC", "-std=c99", *sources, "-o", str(lib),
-                     "-lm"], timeout=PEER_COMPILE_TIMEOUT_S)
+        t0 = time.perf_counter()
+        deadline = t0 + PEER_COMPILE_TIMEOUT_S
+        if n_tu:  # one object per translation unit, NCPU compilers at a time, then link
+            def obj(src: str) -> str:
+                left = deadline - time.perf_counter()
+                if left <= 0:
+                    raise subprocess.TimeoutExpired("gcc", PEER_COMPILE_TIMEOUT_S)
+                _run(["gcc", opt, "-c", "-fPIC", "-std=c99", src, "-o", src[:-2] + ".o"],
+                     timeout=left)
+                return src[:-2] + ".o"
+
+            with ThreadPoolExecutor(NCPU) as pool:
+                objects = list(pool.map(obj, sources))
+            _run(["gcc", "-shared", *objects, "-o", str(lib), "-lm"], timeout=600)
+        else:
+            _run(["gcc", opt, "-shared", "-fPIC", "-std=c99", *sources, "-o", str(lib), "-lm"],
+                 timeout=PEER_COMPILE_TIMEOUT_S)
+        cc_s = time.perf_counter() - t0
     except subprocess.TimeoutExpired:
         return na("tl2cgen", f"gcc {opt} did not finish in {PEER_COMPILE_TIMEOUT_S} s")
     except Exception as exc:  # noqa: BLE001
@@ -508,7 +534,9 @@ def rt_tl2cgen(spec: Spec, model: Any, work: Path) -> Runtime:
     r.build = {"codegen_s": codegen_s, "compile_s": cc_s, "flags": f"gcc {opt}"}
     c_bytes = sum(Path(s).stat().st_size for s in sources)
     r.size = f".so {_size(lib.stat().st_size)} (C {_size(c_bytes)})"
-    r.notes.append(f"gcc {opt}, one translation unit; latency: ctypes call of predict() "
+    how = (f"parallel_comp={n_tu} ({len(sources)} files, {NCPU} gcc jobs at a time)" if n_tu
+           else "one translation unit")
+    r.notes.append(f"gcc {opt}, {how}; latency: ctypes call of predict() "
                    "(Predictor+DMatrix in brackets); batch: tl2cgen.Predictor(nthread=1 / "
                    f"{NCPU}) incl. DMatrix" + (", float32 input cast" if f32_in else ""))
     return r
@@ -583,31 +611,59 @@ void bench_score_batch(double *x, size_t n, size_t nf, double *out, size_t nout)
 """
 
 
-def rt_m2cgen(spec: Spec, model: Any, work: Path) -> Runtime:
+def _m2cgen_child_main(arg: str) -> int:
+    """In a fresh process (so a slow export can be stopped): m2cgen.export_to_c."""
+    job = json.loads(arg)
+    with open(job["model"], "rb") as f:
+        model = pickle.load(f)
+    if job.get("base_score") is not None:
+        model = copy.copy(model)
+        model.base_score = job["base_score"]
+    t0 = time.perf_counter()
+    try:
+        code = _m2cgen_export(model)
+    except Exception as exc:  # noqa: BLE001
+        print(json.dumps({"error": _short(exc, 200)}))
+        return 0
+    dt = time.perf_counter() - t0
+    Path(job["out"]).write_text(code)
+    print(json.dumps({"codegen_s": dt}))
+    return 0
+
+
+def rt_m2cgen(spec: Spec, model: Any, model_path: Path, work: Path) -> Runtime:
     try:
         import m2cgen  # noqa: F401
     except ImportError as exc:
         return na("m2cgen", _short(exc))
     opt = M2CGEN_OPT_BIG if spec.key == "big" else M2CGEN_OPT
     notes = []
-    src_model = model
+    base_score = None
     if spec.lib == "xgboost" and model.get_params().get("base_score") is None:
         # m2cgen 0.10 + XGBoost 3: base_score is None (TypeError); copy the learned one
         # from the booster's config (a decimal string rounded to a few digits).
         cfg = json.loads(model.get_booster().save_config())
         text = cfg["learner"]["learner_model_param"]["base_score"]
-        src_model = copy.copy(model)
-        src_model.base_score = float(text.strip("[]"))
+        base_score = float(text.strip("[]"))
         notes.append(f"XGBoost 3 base_score workaround ({text} from save_config)")
     d = work / f"m2cgen_{spec.key}"
     shutil.rmtree(d, ignore_errors=True)
     d.mkdir(parents=True)
+    code_path = d / "export.c"
+    job = json.dumps({"model": str(model_path), "out": str(code_path),
+                      "base_score": base_score})
     try:
-        t0 = time.perf_counter()
-        code = _m2cgen_export(src_model)
-        codegen_s = time.perf_counter() - t0
+        _, out = _run_out([sys.executable, str(Path(__file__).resolve()), "--m2cgen-child", job],
+                          timeout=M2CGEN_CODEGEN_TIMEOUT_S)
+    except subprocess.TimeoutExpired:
+        return na("m2cgen", f"code generation did not finish in {M2CGEN_CODEGEN_TIMEOUT_S} s")
     except Exception as exc:  # noqa: BLE001
         return na("m2cgen", f"export: {_short(exc, 90)}")
+    res = json.loads(out.strip().splitlines()[-1])
+    if "error" in res:
+        return na("m2cgen", f"export: {res['error'][:90]}")
+    codegen_s = res["codegen_s"]
+    code = code_path.read_text()
     if not re.search(r"void score\(double \* input, double \* output\)", code):
         return na("m2cgen", "export has no void score(double*, double*)")
     src = d / "model.c"
@@ -646,8 +702,8 @@ def rt_m2cgen(spec: Spec, model: Any, work: Path) -> Runtime:
     r.c = {"kind": "m2cgen", "lib": str(lib), "sym": "score", "nout": nout, "col": 1}
     r.build = {"codegen_s": codegen_s, "compile_s": cc_s, "flags": f"gcc {opt}"}
     r.size = f".so {_size(lib.stat().st_size)} (C {_size(len(code))})"
-    r.notes += notes + [f"gcc {opt}; called via ctypes; batch = a C loop over score() added "
-                        "to the .so"]
+    r.notes += notes + [f"gcc {opt}; code generation in a child process (time inside it); "
+                        "called via ctypes; batch = a C loop over score() added to the .so"]
     return r
 
 
@@ -867,6 +923,26 @@ def visited_ir(ir_path: str, X: np.ndarray) -> tuple[float, int, int]:
     return float(total.mean()), trees, nodes
 
 
+def kernel_steps(ir_path: str) -> dict | None:
+    """Node steps per row that staticml's branch-free kernels take (they walk every tree to
+    a fixed depth): the block kernel walks each tree to its own depth, the per-row kernel
+    walks 16 trees in lock-step to the deepest of the 16."""
+    from staticml.backends.c.forest_layout import GROUP, layout
+    from staticml.ir import serialize
+    from staticml.ir.ops import TreeEnsemble
+
+    graph = serialize.from_dict(json.loads(Path(ir_path).read_text()))
+    block = per_row = 0
+    for op in graph.ops:
+        if isinstance(op, TreeEnsemble):
+            f = layout(op)
+            if f is None:
+                return None
+            block += int(f.tree_depth.sum())
+            per_row += int(f.group_depth.sum()) * GROUP
+    return {"block": block, "per_row": per_row}
+
+
 def visited_treelite(spec: Spec, model: Any, X: np.ndarray) -> tuple[float, int, int]:
     import treelite
 
@@ -916,7 +992,7 @@ def run_case(spec: Spec, cfg: dict, work: Path, harness: Path, only_rt: set | No
         "onnxruntime": lambda: rt_onnx(spec, model),
         "tl2cgen": lambda: rt_tl2cgen(spec, model, work),
         "lleaves": lambda: rt_lleaves(spec, model, work),
-        "m2cgen": lambda: rt_m2cgen(spec, model, work),
+        "m2cgen": lambda: rt_m2cgen(spec, model, model_path, work),
         "staticml": lambda: rt_staticml(spec, model_path, data, work),
     }
     for name, make in builders.items():
@@ -994,6 +1070,11 @@ def run_case(spec: Spec, cfg: dict, work: Path, harness: Path, only_rt: set | No
             case.visited["ir"] = visited_ir(sm.res["ir_path"], data.held)
         except Exception as exc:  # noqa: BLE001
             case.visited["ir_error"] = _short(exc)
+    if sm is not None and sm.ok:
+        try:
+            case.visited["kernel_steps"] = kernel_steps(sm.res["ir_path"])
+        except Exception as exc:  # noqa: BLE001
+            case.visited["kernel_steps_error"] = _short(exc)
     v_ir, v_tl = case.visited.get("ir"), case.visited.get("treelite")
     case.visited["per_row"] = (v_ir or v_tl or (None,))[0]
     case.visited["source"] = "staticml IR" if v_ir else ("treelite" if v_tl else None)
@@ -1052,6 +1133,10 @@ def model_table(case: Case) -> list[str]:
         bits.append(f"{v[1]:,} trees, {v[2]:,} nodes")
     if vis:
         bits.append(f"visited internal nodes per row {vis:,.1f} (from {case.visited['source']})")
+    ks = case.visited.get("kernel_steps")
+    if ks:
+        bits.append(f"staticml kernel steps per row {ks['block']:,} (matrix) / "
+                    f"{ks['per_row']:,} (per-row, incl. padding lanes)")
     L.append("; ".join(bits) + "\n")
     L.append("| runtime | latency µs (1 row, Python) | batch rows/s 1 thread | batch rows/s "
              f"{NCPU} threads | C ns/row | ns / visited node | build s | artifact | "
@@ -1320,6 +1405,8 @@ def main(argv: list[str] | None = None) -> int:
     raw_argv = list(sys.argv[1:] if argv is None else argv)
     if raw_argv[:1] == ["--build-child"]:
         return _build_child_main(raw_argv[1])
+    if raw_argv[:1] == ["--m2cgen-child"]:
+        return _m2cgen_child_main(raw_argv[1])
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--quick", action="store_true",
                     help="smoke run: smaller models, fewer repeats (~2 min)")
@@ -1356,7 +1443,32 @@ def main(argv: list[str] | None = None) -> int:
     else:
         tmp = tempfile.TemporaryDirectory(prefix="staticml-trees-")
         work = Path(tmp.name)
-    cases = []
+    cases: list[Case] = []
+
+    def write(final: bool) -> str:
+        """Report of the models done so far (rewritten after each model, so an interrupted
+        run keeps its finished models)."""
+        env["contention"] = contention.summary()
+        text = report(cases, env, cfg, args.quick, raw_argv)
+        if not final:
+            text += (f"PARTIAL: {len(cases)} of {len(todo)} models done; the run is still "
+                     "going or was interrupted.\n")
+        text += f"Total benchmark wall time: {time.perf_counter() - start:.0f} s\n"
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(text, encoding="utf-8")
+        raw = {"env": env, "config": cfg, "quick": args.quick, "final": final, "cases": {
+            c.spec.key: {"title": c.spec.title, "fit": c.meta, "visited": c.visited,
+                         "notes": c.notes,
+                         "runtimes": {n: {"status": r.status, "build": r.build, "size": r.size,
+                                          "notes": r.notes,
+                                          "res": {k: v for k, v in r.res.items()
+                                                  if k not in ("artifact",)}}
+                                      for n, r in c.runtimes.items()}}
+            for c in cases}}
+        out.with_suffix(".json").write_text(json.dumps(raw, indent=2, default=str),
+                                            encoding="utf-8")
+        return text
+
     try:
         harness = compile_harness(work)
         for spec in todo:
@@ -1364,28 +1476,15 @@ def main(argv: list[str] | None = None) -> int:
             t0 = time.perf_counter()
             cases.append(run_case(spec, cfg, work, harness, only_rt, say))
             say(f"  done in {time.perf_counter() - t0:.0f} s")
+            write(final=False)
             gc.collect()
     finally:
         if tmp is not None:
             tmp.cleanup()
-    env["contention"] = contention.summary()
+    text = write(final=True)
     if env["contention"]["others_cpu_share"] > 0.05:
         say(f"WARNING: other processes used {100 * env['contention']['others_cpu_share']:.0f}% "
             "of the CPU during the run; the numbers are noisy")
-    text = report(cases, env, cfg, args.quick, raw_argv)
-    text += f"Total benchmark wall time: {time.perf_counter() - start:.0f} s\n"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(text, encoding="utf-8")
-    raw = {"env": env, "config": cfg, "quick": args.quick, "cases": {
-        c.spec.key: {"title": c.spec.title, "fit": c.meta, "visited": c.visited,
-                     "notes": c.notes,
-                     "runtimes": {n: {"status": r.status, "build": r.build, "size": r.size,
-                                      "notes": r.notes,
-                                      "res": {k: v for k, v in r.res.items()
-                                              if k not in ("artifact",)}}
-                                  for n, r in c.runtimes.items()}}
-        for c in cases}}
-    out.with_suffix(".json").write_text(json.dumps(raw, indent=2, default=str), encoding="utf-8")
     print(text)
     say(f"written to {out} (+ {out.with_suffix('.json').name})")
     return 0
