@@ -78,12 +78,13 @@ def _sk_tree(tree: Any, value: np.ndarray, target: int = -1) -> Tree:
         value=np.asarray(value, dtype=np.float64).reshape(len(is_leaf), -1), target=target)
 
 
-def _forest(est: Any, b: Builder, src: Slots, trees: list[Tree], width: int,
-            average: bool) -> Slots:
+def _forest(est: Any, b: Builder, src: Slots, trees: list[Tree], base: Any,
+            average: bool = False, note: str = "") -> Slots:
+    """Validation plus one float32-input TreeEnsemble, as every non-hist sklearn tree has."""
     _validation(est, b, src, float32=True)
-    dst = b.alloc(width)
-    b.emit(assemble(trees, src, dst, [0.0] * width, input_float32=True, average=average,
-                    note=f"{type(est).__name__}: {len(trees)} trees"))
+    dst = b.alloc(len(base))
+    b.emit(assemble(trees, src, dst, base, input_float32=True, average=average,
+                    note=f"{type(est).__name__}: {len(trees)} trees{note}"))
     return dst
 
 
@@ -99,7 +100,7 @@ def convert_tree_classifier(est: Any, b: Builder, src: Slots) -> Classify:
     members = getattr(est, "estimators_", [est])
     k = len(est.classes_)
     trees = [_sk_tree(m.tree_, m.tree_.value[:, 0, :k]) for m in members]
-    proba = _forest(est, b, src, trees, k, average=hasattr(est, "estimators_"))
+    proba = _forest(est, b, src, trees, [0.0] * k, average=hasattr(est, "estimators_"))
     classes, dtype = classes_of(est)
     return Classify(classes, dtype, "proba_argmax", proba, proba, has_decision_function=False)
 
@@ -110,7 +111,7 @@ def convert_tree_regressor(est: Any, b: Builder, src: Slots) -> Regress:
     members = getattr(est, "estimators_", [est])
     n_out = int(est.n_outputs_)
     trees = [_sk_tree(m.tree_, m.tree_.value[:, :, 0]) for m in members]
-    values = _forest(est, b, src, trees, n_out, average=hasattr(est, "estimators_"))
+    values = _forest(est, b, src, trees, [0.0] * n_out, average=hasattr(est, "estimators_"))
     return Regress(values, squeeze=n_out == 1)
 
 
@@ -130,11 +131,7 @@ def _gb_raw(est: Any, b: Builder, src: Slots) -> Slots:
             tree = est.estimators_[i, j].tree_
             # predict_stages adds scale * value[node]: the same product, computed here once.
             trees.append(_sk_tree(tree, lr * tree.value[:, 0, 0], target=j))
-    _validation(est, b, src, float32=True)
-    raw = b.alloc(k)
-    b.emit(assemble(trees, src, raw, base, input_float32=True,
-                    note=f"{type(est).__name__}: {len(trees)} trees, learning rate {lr}"))
-    return raw
+    return _forest(est, b, src, trees, base, note=f", learning rate {lr}")
 
 
 @register("sklearn.GradientBoostingClassifier", kind="predictor")
@@ -261,10 +258,7 @@ def convert_isolation_forest(est: Any, b: Builder, src: Slots) -> Classify:
     denominator = len(est.estimators_) * float(_average_path_length([est._max_samples])[0])
     if denominator == 0:
         raise UnsupportedModelError("IsolationForest with max_samples=1")
-    _validation(est, b, src, float32=True)
-    (depths,) = b.alloc(1)
-    b.emit(assemble(trees, src, (depths,), [0.0], input_float32=True,
-                    note=f"IsolationForest: {len(trees)} trees (path lengths)"))
+    (depths,) = _forest(est, b, src, trees, [0.0], note=" (path lengths)")
     (ratio,) = b.alloc(1)
     b.emit(SubDiv((depths,), (ratio,), (0.0,), (denominator,), note="mean path / c(max_samples)"))
     neg, pow2, score = b.alloc(1)[0], b.alloc(1)[0], b.alloc(1)[0]
