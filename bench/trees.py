@@ -15,7 +15,7 @@ Models (fixed seeds; full / --quick):
   hgb   HistGradientBoostingClassifier(max_iter=200 / 50, early_stopping=False)
   xgb   XGBClassifier(500 / 100 trees, max_depth=6)
   lgbm  LGBMClassifier(500 / 100 trees, num_leaves=31)
-  big   RandomForestClassifier(2000 / 200 trees, max_depth=8), trained on 10k rows (cheap
+  big   RandomForestClassifier(2000 / 100 trees, max_depth=8), trained on 10k rows (cheap
         to train, and every tree is close to full depth-8 size: ~290 nodes)
 Data: make_classification(130000, 30, n_informative=15, random_state=0) (GBR:
 make_regression(130000, 30, n_informative=20, noise=5, random_state=0)). Rows [0, 20k) train
@@ -148,7 +148,7 @@ def specs(quick: bool) -> list[Spec]:
              dict(n_estimators=100 if q else 500, num_leaves=31, random_state=0, verbose=-1),
              "clf"),
         Spec("big", "sklearn", "RandomForestClassifier",
-             dict(n_estimators=200 if q else 2000, max_depth=8, random_state=0, n_jobs=-1),
+             dict(n_estimators=100 if q else 2000, max_depth=8, random_state=0, n_jobs=-1),
              "clf", n_train=10_000, bench_model=False),
     ]
 

@@ -41,3 +41,10 @@ def test_integer_and_bool_columns_become_doubles():
     enc = RowEncoder([InputColumn("i", "number"), InputColumn("b", "number")])
     x = enc.encode(pd.DataFrame({"i": [1, 2], "b": [True, False]}))
     assert x.tolist() == [[1.0, 1.0], [2.0, 0.0]]
+
+
+def test_dict_rows_refuse_strings_in_numeric_columns():
+    enc = RowEncoder([InputColumn("a", "number"), InputColumn("b", "number")])
+    assert enc.encode_dict({"a": 1, "b": None})[0] == 1.0
+    with pytest.raises(InputError, match="column 'b' must be numeric"):
+        enc.encode_dict({"a": 1.0, "b": "1.5"})
