@@ -79,10 +79,10 @@ N_TRAIN, N_HELD, N_THRU = 20_000, 10_000, 100_000
 N_DISTINCT_ROWS = 256
 NCPU = os.cpu_count() or 1
 
-FULL = dict(calls=2000, warmup=200, batch_runs=5, c_passes=21, single_cap_s=8.0,
-            batch_cap_s=10.0, c_budget_s=10.0)
-QUICK = dict(calls=300, warmup=30, batch_runs=2, c_passes=5, single_cap_s=1.5,
-             batch_cap_s=3.0, c_budget_s=2.0)
+FULL = dict(calls=2000, warmup=200, latency_rounds=3, batch_runs=5, c_passes=21,
+            single_cap_s=8.0, batch_cap_s=10.0, c_budget_s=10.0)
+QUICK = dict(calls=300, warmup=30, latency_rounds=2, batch_runs=2, c_passes=5,
+             single_cap_s=1.5, batch_cap_s=3.0, c_budget_s=2.0)
 
 # Optimisation levels of the peers' generated C (see peer-baseline: for big if-else tree
 # code -O2/-O3 buy nothing and cost 1.5-5x the compile time).
@@ -820,31 +820,39 @@ def rt_staticml(spec: Spec, model_path: Path, data: Data, work: Path) -> Runtime
     r.size = f".so {_size(art.library_path.stat().st_size)}"
     r.res["artifact"] = art
     r.res["ir_path"] = str(out / "ir.json")
-    r.notes.append("latency: Artifact.predict_proba on a (1, 30) array; batch: predict_proba, "
+    meth = "predict_proba" if spec.is_clf else "predict"
+    r.notes.append(f"latency: Artifact.{meth} on a (1, 30) array; batch: {meth}, "
                    f"all threads = {NCPU} chunks in a ThreadPoolExecutor")
     return r
 
 
 # ----------------------------------------------------------------------------- timing
-def time_single(fn: Callable, rows: list, calls: int, warmup: int, cap_s: float) -> dict:
+def sample_single(fn: Callable, rows: list, calls: int, warmup: int, cap_s: float,
+                  start: int = 0) -> list[int]:
+    """ns of ``calls`` one-row calls (after ``warmup`` untimed ones), each timed alone, cycling
+    through ``rows`` from ``start``; stops early (after at least 20 calls) past ``cap_s``."""
     k = len(rows)
     deadline = time.perf_counter() + cap_s
     for i in range(warmup):
-        fn(rows[i % k])
-        if time.perf_counter() > deadline and i >= 10:
+        fn(rows[(start + i) % k])
+        if i >= 10 and time.perf_counter() > deadline:
             break
     pc = time.perf_counter_ns
     ts = []
     gc.collect()
     deadline = time.perf_counter() + cap_s
     for i in range(calls):
-        x = rows[i % k]
+        x = rows[(start + i) % k]
         t0 = pc()
         fn(x)
         ts.append(pc() - t0)
-        if i >= 50 and time.perf_counter() > deadline:
+        if i >= 20 and time.perf_counter() > deadline:
             break
-    ts.sort()
+    return ts
+
+
+def summarize_single(ts: list[int]) -> dict:
+    ts = sorted(ts)
     n = len(ts)
     return {"median_us": ts[n // 2] / 1e3, "p90_us": ts[int(n * 0.9)] / 1e3, "calls": n}
 
@@ -989,6 +997,15 @@ class Case:
     notes: list = field(default_factory=list)
 
 
+def case_from_json(spec: Spec, d: dict) -> Case:
+    """A finished model's section from a previous report's .json (for --merge)."""
+    case = Case(spec, d["fit"], visited=d["visited"], notes=d["notes"])
+    for name, r in d["runtimes"].items():
+        case.runtimes[name] = Runtime(name, status=r["status"], build=r["build"],
+                                      size=r["size"], notes=r["notes"], res=r["res"])
+    return case
+
+
 def run_case(spec: Spec, cfg: dict, work: Path, harness: Path, only_rt: set | None,
              say: Callable[[str], None]) -> Case:
     data = data_for(spec)
@@ -1047,11 +1064,6 @@ def run_case(spec: Spec, cfg: dict, work: Path, harness: Path, only_rt: set | No
                     raise RuntimeError(f"single-row output {got} differs from native {ref[i]}")
             r.res["parity_py"] = parity(_p1(r.batch1(data.held), n_held))
             with r.ctx1():
-                r.res["latency"] = time_single(r.single, rows, cfg["calls"], cfg["warmup"],
-                                               cfg["single_cap_s"])
-                for label, fn in r.single_alt.items():
-                    r.res.setdefault("latency_alt", {})[label] = time_single(
-                        fn, rows, cfg["calls"], cfg["warmup"], cfg["single_cap_s"])
                 r.res["batch1"] = time_batch(r.batch1, data.thru, cfg["batch_runs"],
                                              cfg["batch_cap_s"])
             r.res["batchN"] = time_batch(r.batchN, data.thru, cfg["batch_runs"],
@@ -1067,6 +1079,44 @@ def run_case(spec: Spec, cfg: dict, work: Path, harness: Path, only_rt: set | No
             r.notes.append(traceback.format_exc()[-1500:])
             say(f"    {r.status}")
         say(f"    ({time.perf_counter() - t0:.1f} s)")
+
+    # Single-row latency: each runtime's 2000 calls after 200 warm-up are taken as one
+    # contiguous block, repeated in rounds that go round-robin over the runtimes; the
+    # result is the median of the round medians, so a burst of load from other processes
+    # during one round does not decide the number.
+    rounds = cfg["latency_rounds"]
+    say(f"  latency ({rounds} rounds x {cfg['calls']} calls after {cfg['warmup']} warm-up, "
+        "round-robin over runtimes)")
+    medians: dict[tuple[str, str], list[float]] = {}
+    samples: dict[tuple[str, str], list[int]] = {}
+    for rnd in range(rounds):
+        for name, r in case.runtimes.items():
+            if not r.ok:
+                continue
+            try:
+                with r.ctx1():
+                    for label, fn in [("", r.single), *r.single_alt.items()]:
+                        ts = sample_single(fn, rows, cfg["calls"], cfg["warmup"],
+                                           cfg["single_cap_s"] / rounds)
+                        medians.setdefault((name, label), []).append(
+                            summarize_single(ts)["median_us"])
+                        samples.setdefault((name, label), []).extend(ts)
+            except Exception as exc:  # noqa: BLE001
+                r.status = f"n/a: latency measurement failed: {_short(exc)}"
+                r.notes.append(traceback.format_exc()[-1500:])
+    for key, ts in samples.items():
+        name, label = key
+        r = case.runtimes[name]
+        if not r.ok:
+            continue
+        res = summarize_single(ts)
+        res["round_medians_us"] = medians[key]
+        res["median_us"] = statistics.median(medians[key])
+        res["calls"] = len(ts) // len(medians[key])
+        if label:
+            r.res.setdefault("latency_alt", {})[label] = res
+        else:
+            r.res["latency"] = res
 
     say("  visited nodes")
     sm = case.runtimes.get("staticml")
@@ -1371,9 +1421,17 @@ def report(cases: list[Case], env: dict, cfg: dict, quick: bool, argv: list[str]
                  f"{cont['load_end'][0]:.2f} at end; other processes used "
                  f"{100 * cont['others_cpu_share']:.0f}% of all CPU time during the run "
                  "(0% = quiet machine)")
+    for rr in env.get("reruns", []):
+        c = rr["contention"]
+        L.append(f"- Re-run of {', '.join(rr['models'])} (`bench/trees.py "
+                 f"{' '.join(rr['argv'])}`) on {rr['date']}; other processes used "
+                 f"{100 * c['others_cpu_share']:.0f}% of all CPU time during it")
     L.append(f"- Repeats: latency = median of {cfg['calls']} calls after {cfg['warmup']} "
-             f"warm-up (cycling {N_DISTINCT_ROWS} held-out rows; capped at "
-             f"{cfg['single_cap_s']:g} s per runtime, fewer calls are shown); batch = median "
+             f"warm-up (cycling {N_DISTINCT_ROWS} held-out rows), measured "
+             f"{cfg.get('latency_rounds', 1)} times in rounds round-robin over the runtimes; "
+             f"the median of the round medians is shown (a runtime slower than "
+             f"{cfg['single_cap_s']:g} s in total gets fewer calls per round, shown); "
+             "batch = median "
              f"of {cfg['batch_runs']} runs on {N_THRU:,} rows after a warm-up (a runtime "
              f"that would need more than ~{cfg['batch_cap_s']:g} s gets at least 3 runs on "
              f"fewer rows, shown); C = median of {cfg['c_passes']} passes over {N_HELD:,} "
@@ -1439,6 +1497,9 @@ def main(argv: list[str] | None = None) -> int:
                     help="markdown output (default bench/results/trees[-quick].md)")
     ap.add_argument("--keep", type=Path, default=None,
                     help="build everything here and keep it (default: a temp dir)")
+    ap.add_argument("--merge", action="store_true",
+                    help="re-run the --only models and replace just their sections in the "
+                         "existing report (its .json), e.g. after a burst of machine load")
     args = ap.parse_args(raw_argv)
     cfg = QUICK if args.quick else FULL
     out = args.out or HERE / "results" / ("trees-quick.md" if args.quick else "trees.md")
@@ -1451,6 +1512,7 @@ def main(argv: list[str] | None = None) -> int:
     sys.path.remove(str(HERE))
 
     start = time.perf_counter()
+    start_stamp = time.time()
     contention = CpuContention()
     env = environment()
     say(f"environment: {env['cpu']}, {env['cpus']}, Python {env['python']}")
@@ -1465,19 +1527,45 @@ def main(argv: list[str] | None = None) -> int:
         tmp = tempfile.TemporaryDirectory(prefix="staticml-trees-")
         work = Path(tmp.name)
     cases: list[Case] = []
+    kept: dict[str, Case] = {}
+    report_env, report_argv = env, raw_argv
+    if args.merge:
+        if not only:
+            raise SystemExit("--merge needs --only MODELS (the models to re-run)")
+        base = json.loads(out.with_suffix(".json").read_text())
+        if base.get("quick") != args.quick:
+            raise SystemExit(f"--merge: {out.with_suffix('.json')} is from a "
+                             f"{'quick' if base.get('quick') else 'full'} run")
+        by_key = {s.key: s for s in specs(args.quick)}
+        kept = {k: case_from_json(by_key[k], v) for k, v in base["cases"].items()
+                if k in by_key and k not in only}
+        report_env = base["env"]
+        report_argv = base.get("argv", [])
+        report_env.setdefault("reruns", [])
 
     def write(final: bool) -> str:
         """Report of the models done so far (rewritten after each model, so an interrupted
         run keeps its finished models)."""
         env["contention"] = contention.summary()
-        text = report(cases, env, cfg, args.quick, raw_argv)
+        all_cases = cases
+        if args.merge:
+            done = {c.spec.key: c for c in cases}
+            all_cases = [done.get(s.key) or kept.get(s.key) for s in specs(args.quick)]
+            all_cases = [c for c in all_cases if c is not None]
+            reruns = [r for r in report_env["reruns"] if r.get("start") != start_stamp]
+            reruns.append({"start": start_stamp, "date": env["date"], "argv": raw_argv,
+                           "models": [c.spec.key for c in cases],
+                           "contention": env["contention"]})
+            report_env["reruns"] = reruns
+        text = report(all_cases, report_env, cfg, args.quick, report_argv)
         if not final:
             text += (f"PARTIAL: {len(cases)} of {len(todo)} models done; the run is still "
                      "going or was interrupted.\n")
         text += f"Total benchmark wall time: {time.perf_counter() - start:.0f} s\n"
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(text, encoding="utf-8")
-        raw = {"env": env, "config": cfg, "quick": args.quick, "final": final, "cases": {
+        raw = {"env": report_env, "config": cfg, "quick": args.quick, "final": final,
+               "argv": report_argv, "cases": {
             c.spec.key: {"title": c.spec.title, "fit": c.meta, "visited": c.visited,
                          "notes": c.notes,
                          "runtimes": {n: {"status": r.status, "build": r.build, "size": r.size,
@@ -1485,7 +1573,7 @@ def main(argv: list[str] | None = None) -> int:
                                           "res": {k: v for k, v in r.res.items()
                                                   if k not in ("artifact",)}}
                                       for n, r in c.runtimes.items()}}
-            for c in cases}}
+            for c in all_cases}}
         out.with_suffix(".json").write_text(json.dumps(raw, indent=2, default=str),
                                             encoding="utf-8")
         return text
