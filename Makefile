@@ -3,7 +3,7 @@ PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test install install-test bench clean
+.PHONY: demo test install install-test runners bench clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -18,8 +18,13 @@ install-test: $(BIN)/python
 demo: install
 	$(BIN)/staticml quickstart
 
-test: install-test
-	$(BIN)/python -m pytest -n 2 tests
+# The runners (wine, qemu, chromium, java, node) let the suite run every target here;
+# STATICML_REQUIRE_RUNNERS makes a missing runner a failure rather than a skip.
+runners:
+	scripts/install-runners
+
+test: install-test runners
+	STATICML_REQUIRE_RUNNERS=1 $(BIN)/python -m pytest -n 2 tests
 
 bench: $(BIN)/python
 	$(BIN)/pip install -e '.[test,bench]'

@@ -12,6 +12,9 @@ from sklearn.svm import SVC
 
 import staticml
 from staticml.errors import ArtifactError, BuildError, UnsupportedModelError
+from staticml.bundle.targets import host_target  # noqa: E402
+
+HOST = host_target()
 
 pytestmark = pytest.mark.needs_cc
 
@@ -25,7 +28,7 @@ def bundle_copy(churn_bundle, tmp_path):
 
 def _lib(root):
     m = json.loads((root / "manifest.json").read_text())
-    return root / m["targets"]["native"]["path"]
+    return root / m["targets"][HOST]["path"]
 
 
 def test_loads_and_predicts_like_the_model(churn, churn_bundle):

@@ -9,6 +9,9 @@ import numpy as np
 import pytest
 
 import staticml
+from staticml.bundle.targets import host_target  # noqa: E402
+
+HOST = host_target()
 
 pytestmark = pytest.mark.needs_cc
 ROOT = Path(__file__).resolve().parents[1]
@@ -16,7 +19,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def _lib(bundle: Path) -> Path:
     art = staticml.load(bundle)
-    return bundle / art.manifest["targets"]["native"]["path"]
+    return bundle / art.manifest["targets"][HOST]["path"]
 
 
 @pytest.mark.skipif(shutil.which("nm") is None, reason="needs binutils nm")
@@ -29,7 +32,7 @@ def test_library_imports_no_symbols_at_all(churn_bundle):
     names = {line.split()[-1] for line in exported.splitlines() if " T " in line}
     assert names == {"churn_predict", "churn_predict_batch", "churn_predict_matrix",
                      "churn_strerror", "churn_schema_json", "churn_version_json",
-                     "churn_abi_version"}
+                     "churn_abi_version", "churn_schema_hash", "churn_contract_check"}
 
 
 def _run_example(bundle, tmp_path, rows, link_source=False):

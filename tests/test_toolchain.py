@@ -7,6 +7,9 @@ import pytest
 import staticml
 from staticml.errors import ToolchainError
 from staticml.toolchain.compilers import find_compiler
+from staticml.bundle.targets import host_target  # noqa: E402
+
+HOST = host_target()
 
 
 @pytest.mark.slow
@@ -17,9 +20,9 @@ def test_zig_and_gcc_builds_agree_bit_for_bit(churn, tmp_path, monkeypatch):
     monkeypatch.setenv("STATICML_TOOLCHAIN", "zig")
     monkeypatch.setenv("STATICML_CACHE", str(tmp_path / "cache"))
     zig_art = staticml.build(model, X_train[:200], tmp_path / "zig", name="churn")
-    assert zig_art.manifest["targets"]["native"]["toolchain"].startswith("zig")
-    assert cc_art.manifest["targets"]["native"]["toolchain"] != \
-        zig_art.manifest["targets"]["native"]["toolchain"]
+    assert zig_art.manifest["targets"][HOST]["toolchain"].startswith("zig")
+    assert cc_art.manifest["targets"][HOST]["toolchain"] != \
+        zig_art.manifest["targets"][HOST]["toolchain"]
     a = cc_art.predict_proba(X_test)
     b = zig_art.predict_proba(X_test)
     assert a.tobytes() == b.tobytes()

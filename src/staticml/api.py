@@ -30,16 +30,12 @@ from .ir.graph import Graph
 from .ir.layout import output_layout
 from .ir.ops import Classify
 from .runtime.artifact import Artifact
-from .toolchain.compilers import (build_shared, find_compiler, library_filename,
-                                  native_platform)
 from .verification import parity
-from .verification.runner import (check_artifact, check_interpreter, reference_for,
-                                  rows_for_check)
+from .verification.runner import check_interpreter, reference_for, rows_for_check
 
 log = logging.getLogger(__name__)
 
 Progress = Callable[[str], None]
-SUPPORTED_TARGETS = ("native",)
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
 
 
@@ -91,34 +87,42 @@ def _outputs_record(graph: Graph) -> dict:
     return rec
 
 
-def _schema_record(graph: Graph) -> list[dict]:
-    return [{"name": c.name, "dtype": c.dtype, "vocabulary": list(c.vocabulary)}
-            for c in graph.inputs]
+def _schema_hash(inputs: list[dict]) -> str:
+    """sha256 of what an application codes against: names, types, categories, in order."""
+    import hashlib
+
+    core = [[c["name"], c["dtype"], list(c.get("vocabulary", ()))] for c in inputs]
+    return hashlib.sha256(json.dumps(core, separators=(",", ":")).encode()).hexdigest()
 
 
 def build(model: Any, sample: Any, out: str | Path, name: str = "model",
           targets: Sequence[str] = ("native",), train_data: Any = None,
           trust_pickle: bool = False, model_version: str = "1",
-          progress: Progress | None = None) -> Artifact:
+          on_violation: str = "count", progress: Progress | None = None) -> Artifact:
     """Compile ``model`` into a verified bundle at ``out`` and return it loaded.
 
     Args:
-        model: a fitted estimator, or a path to a ``.skops`` (or, with ``trust_pickle``,
-            ``.pkl``/``.joblib``) file.
+        model: a fitted estimator, or a path to a model file (``.skops``, XGBoost
+            ``.json``/``.ubj``, LightGBM ``.txt``; ``.pkl``/``.joblib`` with ``trust_pickle``).
         sample: rows like the training data (DataFrame or 2-D array). Fixes the input
             schema and is the first half of the parity check (probe rows are the second).
         out: bundle directory; replaced atomically if it already holds a bundle.
         name: C identifier used for the library, header and functions (``NAME_predict``).
-        targets: ``["native"]`` (the host platform).
+        targets: target names (``native`` = this machine's platform, ``all`` = every one);
+            see ``staticml.bundle.targets.ALL_TARGETS``.
+        on_violation: what predictions do with values outside the training contract:
+            ``count`` them, refuse the row (``error``) or ``ignore`` them.
     """
+    from .bundle.targets import resolve
+    from .data.contract import POLICIES
+
     say = progress or (lambda msg: log.info(msg))
     if not _NAME.match(name):
         raise BuildError(f"name {name!r} is not a valid C identifier (letters, digits, '_', "
                          "not starting with a digit); pass e.g. --name churn_model")
-    unknown = [t for t in targets if t not in SUPPORTED_TARGETS]
-    if unknown:
-        raise BuildError(f"target(s) {unknown} are not available in this staticml version; "
-                         f"available: {list(SUPPORTED_TARGETS)}")
+    if on_violation not in POLICIES:
+        raise BuildError(f"on_violation must be one of {list(POLICIES)}, not {on_violation!r}")
+    wanted = resolve(list(targets))
     if train_data is not None:
         raise BuildError("train_data (training-data fingerprint) is not available in this "
                          "staticml version yet")
@@ -129,7 +133,8 @@ def build(model: Any, sample: Any, out: str | Path, name: str = "model",
     graph = lower(obj, infer_inputs(obj, sample))
     staging = bf.staging_dir(out)
     try:
-        artifact = _build_into(staging, obj, source, graph, sample, name, model_version, say)
+        artifact = _build_into(staging, obj, source, graph, sample, name, model_version,
+                               wanted, on_violation, say)
         bf.publish(staging, out)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
@@ -139,28 +144,32 @@ def build(model: Any, sample: Any, out: str | Path, name: str = "model",
 
 
 def _build_into(root: Path, model: Any, source: dict, graph: Graph, sample: Any, name: str,
-                model_version: str, say: Progress) -> Artifact:
-    inputs = _schema_record(graph)
-    schema_json = json.dumps({"name": name, "inputs": inputs}, separators=(",", ":"))
+                model_version: str, targets: list[str], on_violation: str,
+                say: Progress) -> Artifact:
+    from .bundle.targets import BuildContext, build_all, host_target
+    from .data.contract import Contract, infer_contract
+    from .passes.dependencies import used_inputs
+    from .verification.targets import check_targets
+
+    inputs = infer_contract(graph.inputs, sample, used_inputs(graph))
+    schema_hash = _schema_hash(inputs)
+    contract = Contract.from_records(inputs, on_violation)
+    schema_json = json.dumps({"name": name, "inputs": inputs, "schema_sha256": schema_hash,
+                              "on_violation": on_violation},
+                             separators=(",", ":"), allow_nan=False)
     version_json = json.dumps({"staticml": __version__, "model_version": model_version,
-                               "model_sha256": source["sha256"], "abi_version": ABI_VERSION},
+                               "model_sha256": source["sha256"], "abi_version": ABI_VERSION,
+                               "schema_sha256": schema_hash},
                               separators=(",", ":"))
     banner = (f"generated by staticml {__version__} from {describe_model(model)} "
               f"(sha256 {source['sha256'][:16]}). Do not edit; rebuild instead.")
     say("generating C")
-    c = render(graph, name, schema_json, version_json, banner)
+    c = render(graph, name, schema_json, version_json, banner, contract, schema_hash)
     files = {f"include/{name}.h": c.header, f"src/{name}.c": c.source,
              "ir.json": json.dumps(serialize.to_dict(graph), separators=(",", ":"))}
     for rel, text in files.items():
         (root / rel).parent.mkdir(parents=True, exist_ok=True)
         (root / rel).write_text(text, encoding="utf-8")
-
-    compiler = find_compiler()
-    plat = native_platform()
-    lib_rel = f"lib/{plat}/{library_filename(name)}"
-    (root / lib_rel).parent.mkdir(parents=True, exist_ok=True)
-    say(f"compiling {lib_rel} with {compiler.description}")
-    info = build_shared(compiler, root / f"src/{name}.c", root / "include", root / lib_rel)
 
     manifest = {
         "format": mf.FORMAT, "format_version": mf.FORMAT_VERSION,
@@ -172,31 +181,64 @@ def _build_into(root: Path, model: Any, source: dict, graph: Graph, sample: Any,
                          "versions": _versions(_library_of(model))},
         "task": graph.task,
         "inputs": inputs,
+        "schema_sha256": schema_hash,
+        "contract": {"on_violation": on_violation},
         "outputs": _outputs_record(graph),
-        "targets": {"native": {"platform": plat, "path": lib_rel, **info}},
+        "targets": {},
         "files": {},
         "parity": {},
     }
-    manifest["targets"]["native"].update(bf.file_record(root, lib_rel))
-    manifest["files"] = {rel: bf.file_record(root, rel)
-                         for rel in sorted([*files, lib_rel])}
+    host = host_target()
+    if host not in targets:
+        targets = [host, *targets]  # the host library is the reference of every other target
+    ctx = BuildContext(root, name, graph, schema_json, version_json, banner, manifest)
+    built = build_all(ctx, targets, say)
+    listed = set(files)
+    for target, rec in built.items():
+        listed |= set(rec.get("files", [rec["path"]]))
+        rec.update(bf.file_record(root, rec["path"]))
+    manifest["targets"] = built
+    manifest["files"] = {rel: bf.file_record(root, rel) for rel in sorted(listed)}
     mf.write(root, manifest)
 
     say("verifying parity on the sample and probe rows")
     rows, labels = rows_for_check(graph, sample)
+    rows, labels, refused = _within_contract(graph, contract, rows, labels)
     ref, ref_kind, tol = reference_for(model, graph, rows, labels)
     ir_report = check_interpreter(graph, ref, rows, labels, tol)
-    art = Artifact.open(root)
-    report = check_artifact(graph, art, ref, rows, labels, target="native", tolerance=tol)
-    ir_report["reference"] = report["reference"] = ref_kind
-    manifest["parity"] = {"ir": ir_report, "native": report}
+    reports = check_targets(root, manifest, graph, rows, labels, ref, tol, host, say)
+    for rep in (ir_report, *reports.values()):
+        if rep.get("ran", True):
+            rep["reference"] = ref_kind
+    if refused:  # policy "error": those rows are refused by design, not compared
+        for rep in (ir_report, *reports.values()):
+            rep["contract_refused_rows"] = refused
+    manifest["parity"] = {"ir": ir_report, **reports}
     mf.write(root, manifest)
-    for rep in (ir_report, report):
-        if not rep["passed"]:
-            raise ParityError(parity.summarize_failure(rep), rep)
-    say(f"parity: {report['rows']} rows, {report['label_mismatches']} label mismatches, "
-        f"max abs diff {max(report['max_abs_diff'].values(), default=0.0):.3g}")
-    return art
+    for target, rep in manifest["parity"].items():
+        if rep.get("passed") is False:
+            if "label_mismatches" in rep:
+                raise ParityError(parity.summarize_failure(rep), rep)
+            raise ParityError(f"{target}: structure check failed: "
+                              f"{'; '.join(rep['structure']['problems'])}", rep)
+    native = reports[host]
+    say(f"parity: {native['rows']} rows, {native['label_mismatches']} label mismatches, "
+        f"max abs diff {max(native['max_abs_diff'].values(), default=0.0):.3g}")
+    return Artifact.open(root)
+
+
+def _within_contract(graph: Graph, contract: Any, rows: Any, labels: list[str]
+                     ) -> tuple[Any, list[str], int]:
+    """Under policy "error", the rows the contract refuses (probe rows beyond the training
+    range, say) are not a parity question: drop them from the check, and count them."""
+    from .data.schema import RowEncoder
+
+    if contract.policy != "error":
+        return rows, labels, 0
+    keep = ~(contract.check(RowEncoder(graph.inputs).encode(rows)) != 0).any(axis=1)
+    idx = np.flatnonzero(keep)
+    rows = rows.iloc[idx].reset_index(drop=True) if hasattr(rows, "iloc") else rows[idx]
+    return rows, [labels[i] for i in idx], int((~keep).sum())
 
 
 def load(path: str | Path, target: str = "native") -> Artifact:
@@ -204,23 +246,39 @@ def load(path: str | Path, target: str = "native") -> Artifact:
     return Artifact.open(path, target=target)
 
 
-def verify(path: str | Path, model: Any, X: Any, trust_pickle: bool = False) -> dict:
-    """Parity report of the bundle at ``path`` against ``model`` on ``X`` plus probe rows.
+def verify(path: str | Path, model: Any, X: Any, trust_pickle: bool = False,
+           progress: Progress | None = None) -> dict:
+    """Parity report of the bundle at ``path`` against ``model`` on ``X`` plus probe rows,
+    for the IR and for every target of the bundle that can run on this machine (the others
+    are listed with the reason they could not run).
 
     Never raises on a mismatch: the report says ``passed: false`` and lists the worst rows.
     """
+    from .bundle.targets import host_target
+    from .data.contract import Contract
+    from .verification.targets import check_targets
+
     obj, _ = _resolve_model(model, trust_pickle)
     art = load(path)
     graph = serialize.from_dict(json.loads(mf.resolve(art.root, "ir.json").read_text()))
     rows, labels = rows_for_check(graph, X)
+    contract = Contract.from_records(art.manifest["inputs"],
+                                     art.manifest.get("contract", {}).get("on_violation",
+                                                                          "ignore"))
+    rows, labels, refused = _within_contract(graph, contract, rows, labels)
     ref, ref_kind, tol = reference_for(obj, graph, rows, labels)
     reports = {"ir": check_interpreter(graph, ref, rows, labels, tol)}
-    reports[art.target] = check_artifact(graph, art, ref, rows, labels, target=art.target,
-                                         tolerance=tol)
+    reports.update(check_targets(art.root, art.manifest, graph, rows, labels, ref, tol,
+                                 host_target(), progress or (lambda m: None)))
     for rep in reports.values():
-        rep["reference"] = ref_kind
-    return {"bundle": str(path), "passed": all(r["passed"] for r in reports.values()),
-            "targets": reports}
+        if rep.get("ran", True):
+            rep["reference"] = ref_kind
+            if refused:
+                rep["contract_refused_rows"] = refused
+    not_run = {t: r["reason"] for t, r in reports.items() if not r.get("ran", True)}
+    return {"bundle": str(path), "passed": all(r.get("passed") is not False
+                                               for r in reports.values()),
+            "targets": reports, "not_run": not_run}
 
 
 __all__ = ["build", "load", "verify", "StaticMLError"]

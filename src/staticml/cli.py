@@ -49,6 +49,25 @@ def _say(msg: str) -> None:
     err.print(f"[dim]•[/] {msg}", soft_wrap=True)
 
 
+def _parity_table(reports: dict) -> Table:
+    """One row per target: rows checked, mismatches, max diff, bits vs the host library."""
+    from .verification.targets import bits_summary
+
+    table = Table("target", "rows", "label mismatches", "max abs diff", "vs host library",
+                  "result", title="parity")
+    for t, r in reports.items():
+        if not r.get("ran", True):
+            verdict = ("[green]structure ok[/]" if r.get("passed") else
+                       "[red]structure FAIL[/]" if r.get("passed") is False else "[dim]skipped[/]")
+            table.add_row(t, "-", "-", "-", r.get("reason", "")[:60], verdict)
+            continue
+        diff = max(r["max_abs_diff"].values(), default=0.0)
+        table.add_row(t, str(r["rows"]), str(r["label_mismatches"]), f"{diff:.3g}",
+                      "-" if t == "ir" else bits_summary(r),
+                      "[green]pass[/]" if r["passed"] else "[red]FAIL[/]")
+    return table
+
+
 def _emit_json(data: Any) -> None:
     click.echo(json.dumps(data, indent=2, default=str))
 
@@ -76,20 +95,27 @@ def main() -> None:
 @click.option("--name", default="model", show_default=True,
               help="C identifier for the library and its functions (NAME_predict).")
 @click.option("--target", default="native", show_default=True,
-              help="Comma-separated targets.")
+              help="Comma-separated targets: native, all, linux-x86_64, linux-aarch64, "
+                   "windows-x86_64, macos-arm64, macos-x86_64, wasm32, java, onnx, python.")
+@click.option("--on-violation", type=click.Choice(["count", "error", "ignore"]),
+              default="count", show_default=True,
+              help="Values outside the training contract (range, categories, missingness): "
+                   "count them, refuse the row, or ignore them.")
 @click.option("--train-data", type=click.Path(dir_okay=False), default=None,
               help="Training data to fingerprint (not available yet).")
 @click.option("--trust-pickle", is_flag=True,
               help="Allow .pkl/.joblib models (unpickling runs arbitrary code).")
 @click.option("--model-version", default="1", show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Print the manifest as JSON on stdout.")
-def build(model: str, sample: str, out: str, name: str, target: str, train_data: str | None,
-          trust_pickle: bool, model_version: str, as_json: bool) -> None:
+def build(model: str, sample: str, out: str, name: str, target: str, on_violation: str,
+          train_data: str | None, trust_pickle: bool, model_version: str,
+          as_json: bool) -> None:
     """Compile MODEL (.skops, or .pkl/.joblib with --trust-pickle) into a bundle.
 
     \b
     Example:
       staticml build churn.skops --sample train.csv -o dist/churn --name churn
+      staticml build churn.skops --sample train.csv -o dist/churn --target all
     """
     from . import api
     from .data.io import read_table
@@ -98,13 +124,15 @@ def build(model: str, sample: str, out: str, name: str, target: str, train_data:
     art = _run(api.build, model, frame, out, name=name,
                targets=[t.strip() for t in target.split(",") if t.strip()],
                train_data=train_data, trust_pickle=trust_pickle, model_version=model_version,
-               progress=_say)
+               on_violation=on_violation, progress=_say)
     if as_json:
         _emit_json(art.manifest)
         return
-    par = art.manifest["parity"]["native"]
-    _say(f"[green]built[/] {art.root} ({par['rows']} rows verified, "
-         f"{par['label_mismatches']} label mismatches)")
+    if len(art.manifest["parity"]) > 2:
+        err.print(_parity_table(art.manifest["parity"]))
+    par = art.manifest["parity"][art.target]
+    _say(f"[green]built[/] {art.root} ({len(art.manifest['targets'])} target(s), "
+         f"{par['rows']} rows verified, {par['label_mismatches']} label mismatches)")
     click.echo(str(art.root))
 
 
@@ -156,18 +184,11 @@ def verify(bundle: str, model: str, data: str, trust_pickle: bool, as_json: bool
     from .data.io import read_table
 
     frame = _run(read_table, data)
-    report = _run(api.verify, bundle, model, frame, trust_pickle=trust_pickle)
+    report = _run(api.verify, bundle, model, frame, trust_pickle=trust_pickle, progress=_say)
     if as_json:
         _emit_json(report)
     else:
-        table = Table("target", "rows", "label mismatches", "error mismatches", "max abs diff",
-                      "result")
-        for t, r in report["targets"].items():
-            diff = max(r["max_abs_diff"].values(), default=0.0)
-            table.add_row(t, str(r["rows"]), str(r["label_mismatches"]),
-                          str(r["error_mismatches"]), f"{diff:.3g}",
-                          "[green]pass[/]" if r["passed"] else "[red]FAIL[/]")
-        err.print(table)
+        err.print(_parity_table(report["targets"]))
     sys.exit(EXIT_OK if report["passed"] else EXIT_CHECK_FAILED)
 
 
@@ -210,11 +231,7 @@ def inspect(bundle: str, as_json: bool) -> None:
     for rel, rec in m["files"].items():
         t.add_row(rel, rec["sha256"][:16] + "…", str(rec["size"]))
     err.print(t)
-    for target, r in m.get("parity", {}).items():
-        diff = max(r["max_abs_diff"].values(), default=0.0)
-        err.print(f"parity {target}: {r['rows']} rows, {r['label_mismatches']} label "
-                  f"mismatches, max abs diff {diff:.3g} -> "
-                  f"{'pass' if r['passed'] else 'FAIL'}")
+    err.print(_parity_table(m.get("parity", {})))
     click.echo(json.dumps({"name": m["name"], "files_verified": len(m["files"])}))
 
 

@@ -20,6 +20,7 @@ E_ARGUMENT = 1
 E_MISSING_VALUE = 2
 E_INFINITE_VALUE = 3
 E_UNKNOWN_CATEGORY = 4
+E_CONTRACT = 5
 
 CODE_NAMES = {
     OK: "OK",
@@ -27,6 +28,7 @@ CODE_NAMES = {
     E_MISSING_VALUE: "E_MISSING_VALUE",
     E_INFINITE_VALUE: "E_INFINITE_VALUE",
     E_UNKNOWN_CATEGORY: "E_UNKNOWN_CATEGORY",
+    E_CONTRACT: "E_CONTRACT",
 }
 
 MESSAGES = {
@@ -35,6 +37,8 @@ MESSAGES = {
     E_MISSING_VALUE: "missing value (NaN/NULL) where the model cannot take one",
     E_INFINITE_VALUE: "infinite value where the model cannot take one",
     E_UNKNOWN_CATEGORY: "category not seen in training, and the encoder is set to reject it",
+    E_CONTRACT: "value outside the training contract (range, categories or missingness seen "
+    "in training), and the artifact was built to refuse such rows",
 }
 
 FIXES = {
@@ -43,6 +47,8 @@ FIXES = {
     E_UNKNOWN_CATEGORY: "pass one of the training categories, or fit the encoder with "
     "handle_unknown='ignore' / 'infrequent_if_exist'",
     E_ARGUMENT: "check the pointers and sizes passed to the library",
+    E_CONTRACT: "check the input, or rebuild with --on-violation count to predict and count "
+    "such rows instead",
 }
 
 

@@ -115,15 +115,15 @@ def run(out: Path, say: Callable[[str], None]) -> QuickstartResult:
     times["verify"] = time.perf_counter() - t
     if not report["passed"]:
         raise BuildError("held-out parity check failed: " + str(report["targets"]))
-    say(f"verified on {report['targets']['native']['rows']} held-out + probe rows: "
-        f"{report['targets']['native']['label_mismatches']} label mismatches, max abs diff "
-        f"{max(report['targets']['native']['max_abs_diff'].values(), default=0.0):.2g}")
+    say(f"verified on {report['targets'][art.target]['rows']} held-out + probe rows: "
+        f"{report['targets'][art.target]['label_mismatches']} label mismatches, max abs diff "
+        f"{max(report['targets'][art.target]['max_abs_diff'].values(), default=0.0):.2g}")
 
     t = time.perf_counter()
     demo, matches = _run_c_example(bundle, data_file, art, X_test, out, say)
     times["c_example"] = time.perf_counter() - t
     return QuickstartResult(out, bundle, model_file, data_file, demo, accuracy,
-                            report["targets"]["native"], matches, times)
+                            report["targets"][art.target], matches, times)
 
 
 def _run_c_example(bundle: Path, data_file: Path, art, X_test: pd.DataFrame, out: Path,
@@ -133,7 +133,7 @@ def _run_c_example(bundle: Path, data_file: Path, art, X_test: pd.DataFrame, out
     compiler = find_compiler()
     src = example_dir() / "main.c"
     demo = out / "churn_demo"
-    lib_dir = (bundle / art.manifest["targets"]["native"]["path"]).parent
+    lib_dir = (bundle / art.manifest["targets"][art.target]["path"]).parent
     argv = [*compiler.argv, "-O2", f"-I{bundle / 'include'}", str(src), f"-L{lib_dir}",
             "-lchurn", f"-Wl,-rpath,{lib_dir.resolve()}", "-o", str(demo)]
     say(f"compiling examples/c/main.c with {compiler.description}")

@@ -32,6 +32,9 @@ from staticml.frontends.lightgbm import (KZERO, LightGBMModel, load_lightgbm_fil
                                          parse_model_text)
 from staticml.ir import interpret, interpret_trees  # noqa: E402
 from staticml.verification.runner import split_outputs  # noqa: E402
+from staticml.bundle.targets import host_target  # noqa: E402
+
+HOST = host_target()
 
 # Absolute tolerance for probabilities and values. The trees themselves are reproduced bit
 # for bit (same comparisons, same summation order in double); what remains is exp/logistic/
@@ -391,8 +394,8 @@ def test_parsed_model_without_lightgbm_reference(tmp_path, monkeypatch) -> None:
     assert parsed.reference_model() is None
     art = staticml.build(parsed, X_TRAIN[:SAMPLE_ROWS], out=tmp_path / "b", name="m")
     monkeypatch.undo()
-    assert art.manifest["parity"]["native"]["passed"]
-    assert art.manifest["parity"]["native"]["reference"].startswith("ir")
+    assert art.manifest["parity"][HOST]["passed"]
+    assert art.manifest["parity"][HOST]["reference"].startswith("ir")
     X = held_out(model.booster_.model_to_string())
     assert max_abs(art.predict(X), model.predict(X)) <= TOL
 

@@ -19,6 +19,9 @@ from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
 import staticml
 from staticml.data.schema import RowEncoder
 from staticml.ir import interpret
+from staticml.bundle.targets import host_target  # noqa: E402
+
+HOST = host_target()
 
 pytestmark = pytest.mark.needs_cc
 # Trees are bit-exact; the tolerance only absorbs expit/softmax rounding (1 ulp).
@@ -63,7 +66,7 @@ def test_tree_family_parity(name, model, kind, nan_ok, tmp_path):
         warnings.simplefilter("ignore")
         model.fit(X, y)
     art = staticml.build(model, X[:300], tmp_path / name, name="m")
-    for target in ("ir", "native"):
+    for target in ("ir", HOST):
         report = art.manifest["parity"][target]
         assert report["passed"] and report["label_mismatches"] == 0, report
     got = art.predict(X_test)
@@ -112,7 +115,7 @@ def test_probe_rows_cover_every_threshold_edge(tmp_path):
     op = _tree_op(tmp_path / "dt")
     n_thresholds = int((op.feature >= 0).sum())
     # each threshold: itself, two float64 and three float32 neighbours at least
-    assert art.manifest["parity"]["native"]["rows"] >= 200 + 5 * n_thresholds
+    assert art.manifest["parity"][HOST]["rows"] >= 200 + 5 * n_thresholds
 
 
 @pytest.mark.parametrize("kernel", ["fast", "general"])

@@ -37,6 +37,9 @@ from staticml.ir import interpret, serialize  # noqa: E402
 from staticml.ir.graph import Graph  # noqa: E402
 from staticml.ir.ops import Regress, TreeEnsemble  # noqa: E402
 from staticml.verification import parity  # noqa: E402
+from staticml.bundle.targets import host_target  # noqa: E402
+
+HOST = host_target()
 
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
 
@@ -293,7 +296,7 @@ def _assert_outputs(art, reference, X, what: str) -> dict:
 
 def _passed(art) -> None:
     par = art.manifest["parity"]
-    for target in ("ir", "native"):
+    for target in ("ir", HOST):
         assert par[target]["passed"], par[target]
         assert par[target]["label_mismatches"] == 0 and par[target]["error_mismatches"] == 0
         assert par[target]["reference"] == "model"

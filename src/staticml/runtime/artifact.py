@@ -19,7 +19,25 @@ from ..data.schema import RowEncoder
 from ..errors import ArtifactError, InputError
 from ..ir.ops import InputColumn
 from ..toolchain.compilers import native_platform
+from ..data.contract import Contract, ContractCounter, summarize
 from .native import NativeLibrary
+
+
+class _RowAdapter:
+    """Gives an engine of another target (wasm, Java, ONNX, ...) the native library's
+    interface, so ``Artifact`` works the same on every target."""
+
+    def __init__(self, engine: Any, manifest: dict) -> None:
+        self.engine = engine
+        self.schema_json = json.dumps({"name": manifest["name"], "inputs": manifest["inputs"]})
+        self.path = Path(manifest["targets"][engine.target.split("/")[0]]["path"])
+
+    def predict_matrix(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        return self.engine.predict_matrix(x)
+
+    def predict_row(self, x: np.ndarray, cols: slice | None = None) -> tuple[np.ndarray, int]:
+        out, status = self.engine.predict_matrix(x)
+        return (out if cols is None else out[:, cols]), int(status[0])
 
 
 class Artifact:
@@ -43,6 +61,10 @@ class Artifact:
         self._squeeze = out.get("squeeze", True)
         self.classes_ = (np.array(out["classes"], dtype=np.dtype(out["classes_dtype"]))
                          if self.task == "classification" else None)
+        policy = manifest.get("contract", {}).get("on_violation", "ignore")
+        self._contract = Contract.from_records(manifest["inputs"], policy)
+        self._violations = ContractCounter(self._encoder.names)
+        self._count = policy == "count"
 
     # -- loading --------------------------------------------------------------------
     @classmethod
@@ -51,18 +73,23 @@ class Artifact:
         manifest = mf.read(root)
         mf.verify_files(root, manifest)
         targets = manifest.get("targets", {})
-        if target == "native":
-            plat = native_platform()
-            target = next((t for t, rec in targets.items() if rec.get("platform") == plat), "")
-            if not target:
-                built = ", ".join(f"{t} ({r.get('platform')})" for t, r in targets.items())
-                raise ArtifactError(
-                    f"bundle {root} has no library for this platform ({plat}); it has: "
-                    f"{built or 'none'}. Rebuild with --target native on this machine.")
-        rec = targets.get(target)
-        if rec is None:
-            raise ArtifactError(f"bundle {root} has no target {target!r}; it has "
-                                f"{sorted(targets)}")
+        if target not in ("native", native_platform()):
+            from .engines import RunnerUnavailable, open_engine
+
+            try:
+                engine = open_engine(root, manifest, target)
+            except RunnerUnavailable as exc:
+                raise ArtifactError(f"cannot run target {target!r} here: {exc}") from None
+            return cls(root, manifest, _RowAdapter(engine, manifest), target)
+        plat = native_platform()
+        target = next((t for t, rec in targets.items()
+                       if t == plat or (t == "native" and rec.get("platform") == plat)), "")
+        if not target:
+            built = ", ".join(targets)
+            raise ArtifactError(
+                f"bundle {root} has no library for this platform ({plat}); it has: "
+                f"{built or 'none'}. Rebuild with --target native on this machine.")
+        rec = targets[target]
         path = mf.resolve(root, rec["path"])
         out = manifest["outputs"]
         try:
@@ -88,6 +115,8 @@ class Artifact:
     def _outputs(self, X: Any, cols: slice | None = None) -> np.ndarray:
         """Output-layout rows (``[:, cols]`` if given); raises on any refused row."""
         x = self._encoder.encode(X)
+        if self._count:
+            self._violations.add(self._contract.check(x))
         if x.shape[0] == 1:  # latency path: no numpy reductions, one copy
             out, code = self._lib.predict_row(x, cols)
             if code:
@@ -147,6 +176,8 @@ class Artifact:
     # -- single rows (the natural input of an online application) ------------------
     def _one(self, row: Mapping[str, Any]) -> np.ndarray:
         x = self._encoder.encode_dict(row)[None, :]
+        if self._count:
+            self._violations.add(self._contract.check(x))
         out, code = self._lib.predict_row(x)
         if code:
             self._raise(np.array([code], dtype=np.int32), x)
@@ -164,6 +195,19 @@ class Artifact:
         if self._proba is None:
             raise AttributeError("this model has no predict_proba")
         return self._one(row)[self._proba].copy()
+
+    # -- the input contract ---------------------------------------------------------
+    def check(self, X: Any) -> dict:
+        """Value-level contract violations of rows ``X`` (out-of-range numbers, unseen
+        categories, unexpected missing values), per column; predicts nothing."""
+        return summarize(self._encoder.names, self._contract.check(self._encoder.encode(X)))
+
+    def violations(self, reset: bool = False) -> dict:
+        """Violations counted by every prediction so far (policy ``count``)."""
+        report = self._violations.report()
+        if reset:
+            self._violations.reset()
+        return report
 
     # -- metadata -------------------------------------------------------------------
     @property

@@ -17,6 +17,7 @@ from ...ir.layout import output_layout
 from ...passes.dependencies import blame
 from ..literals import c_array, c_double, c_identifier, c_string
 from .forest_layout import FastForest, layout
+from ...data.contract import Contract
 
 ABI_VERSION = 1
 
@@ -292,10 +293,58 @@ def _head_code(graph: Graph) -> tuple[list[str], list[str]]:
     return tables, body
 
 
-def render(graph: Graph, name: str, schema_json: str, version_json: str, banner: str) -> CSources:
+def render(graph: Graph, name: str, schema_json: str, version_json: str, banner: str,
+           contract: Contract | None = None, schema_hash: str = "") -> CSources:
+    """``contract`` (default: every value accepted) is compiled into NAME_contract_check and,
+    under policy "error", into every predict function."""
     fields = _fields(graph)
-    return CSources(_header(graph, name, fields, banner), _source(graph, name, fields, schema_json,
-                                                                   version_json, banner))
+    contract = contract or Contract.from_records(
+        [{"name": c.name, "dtype": c.dtype, "vocabulary": list(c.vocabulary),
+          "categories": list(c.vocabulary)} for c in graph.inputs], policy="ignore")
+    return CSources(_header(graph, name, fields, banner, contract),
+                    _source(graph, name, fields, schema_json, version_json, banner, contract,
+                            schema_hash))
+
+
+def _contract_code(graph: Graph, contract: Contract) -> list[str]:
+    """Tables and ``contract_check``: the value-level input contract, in C."""
+    known_off, known = [], []
+    for j, col in enumerate(graph.inputs):
+        known_off.append(len(known))
+        known += [1 if k in contract.known[j] else 0 for k in range(len(col.vocabulary))]
+    n = graph.n_inputs
+    return [
+        "/* ===== input contract: what training data showed per column ===== */",
+        "/* Numbers outside [lo, hi] (the training range), categories training never had, and",
+        "   missing values in columns that were never missing are violations: the model still",
+        "   computes something, but nobody has seen how good it is. */",
+        _f64("contract_lo", contract.lo), _f64("contract_hi", contract.hi),
+        c_array("uint8_t", "contract_missing_ok", contract.missing_ok.astype(int), per_line=24),
+        c_array("uint8_t", "contract_is_string", contract.is_string.astype(int), per_line=24),
+        _i32("contract_known_off", known_off),
+        c_array("uint8_t", "contract_known", known or [0], per_line=24),
+        _i32("contract_known_len", [len(c.vocabulary) for c in graph.inputs]),
+        "",
+        "/* Violations of one encoded row (kinds[i]: 0 ok, 1 out of range, 2 unseen category,",
+        "   3 unexpected missing; kinds may be NULL); *first = first violating column. */",
+        "static int32_t contract_check(const double *x, uint8_t *kinds, int32_t *first) {",
+        "    int32_t i, n = 0;",
+        f"    for (i = 0; i < {n}; i++) {{",
+        "        double v = x[i];",
+        "        uint8_t k = 0;",
+        "        if (sm_is_nan(v)) k = contract_missing_ok[i] ? 0 : 3;",
+        "        else if (contract_is_string[i]) {",
+        "            int32_t code = v >= 0.0 && v < (double)contract_known_len[i] ? (int32_t)v : -1;",
+        "            k = code >= 0 && contract_known[contract_known_off[i] + code] ? 0 : 2;",
+        "        } else if (v < contract_lo[i] || v > contract_hi[i]) k = 1;",
+        "        if (kinds != NULL) kinds[i] = k;",
+        "        if (k != 0 && n++ == 0 && first != NULL) *first = i;",
+        "    }",
+        "    return n;",
+        "}",
+        f"#define CONTRACT_REFUSES {int(contract.policy == 'error')}",
+        "",
+    ]
 
 
 def _fields(graph: Graph) -> list[str]:
@@ -303,7 +352,7 @@ def _fields(graph: Graph) -> list[str]:
     return [c_identifier(c.name, taken) for c in graph.inputs]
 
 
-def _header(graph: Graph, name: str, fields: list[str], banner: str) -> str:
+def _header(graph: Graph, name: str, fields: list[str], banner: str, contract: Contract) -> str:
     N = name.upper()
     lay = output_layout(graph.head)
     lines = [f"/* {name}.h: {banner}", " *",
@@ -325,11 +374,16 @@ def _header(graph: Graph, name: str, fields: list[str], banner: str) -> str:
              f"#define {N}_E_MISSING_VALUE 2     /* NaN/NULL where the model cannot take one */",
              f"#define {N}_E_INFINITE_VALUE 3    /* +-inf where the model cannot take one */",
              f"#define {N}_E_UNKNOWN_CATEGORY 4  /* category unseen in training, encoder rejects it */",
+             f"#define {N}_E_CONTRACT 5          /* outside the training contract (policy \"error\") */",
              "", f"/* One input row. Numbers: NaN = missing. Strings: NULL = missing. */",
              f"typedef struct {name}_input {{"]
-    for col, field in zip(graph.inputs, fields):
+    for j, (col, field) in enumerate(zip(graph.inputs, fields)):
         if col.dtype == "number":
-            lines.append(f"    double {field};  /* {json.dumps(col.name)}: number */")
+            lo, hi = contract.lo[j], contract.hi[j]
+            seen = (f", training range [{lo:.6g}, {hi:.6g}]" if lo == lo and abs(lo) != float("inf")
+                    else "")
+            miss = "" if contract.missing_ok[j] else ", never missing in training"
+            lines.append(f"    double {field};  /* {json.dumps(col.name)}: number{seen}{miss} */")
         else:
             shown = ", ".join(json.dumps(s) for s in col.vocabulary[:4])
             more = f", ... ({len(col.vocabulary)} known)" if len(col.vocabulary) > 4 else ""
@@ -372,12 +426,23 @@ def _header(graph: Graph, name: str, fields: list[str], banner: str) -> str:
         f"{N}_API const char *{name}_schema_json(void);",
         f"{N}_API const char *{name}_version_json(void);",
         f"{N}_API int {name}_abi_version(void);",
+        f"/* sha256 of the input schema (names, types, categories), hex: compare it with the",
+        f"   value your application was written against to detect an incompatible upgrade. */",
+        f"{N}_API const char *{name}_schema_hash(void);",
+        "",
+        f"/* Input contract (policy at build time: {contract.policy}). Checks one flat row (as",
+        f"   {name}_predict_matrix reads it) against the ranges, categories and missingness of",
+        "   the training data; returns the number of violating columns and, if kinds is not",
+        f"   NULL, fills kinds[{N}_N_INPUTS]: 0 ok, 1 out of range, 2 unseen category,",
+        "   3 missing where training had none. */",
+        f"#define {N}_CONTRACT_POLICY \"{contract.policy}\"",
+        f"{N}_API int {name}_contract_check(const double *x, uint8_t *kinds);",
         "", "#ifdef __cplusplus", "}", "#endif", f"#endif /* {N}_H */", ""]
     return "\n".join(lines)
 
 
 def _source(graph: Graph, name: str, fields: list[str], schema_json: str, version_json: str,
-            banner: str) -> str:
+            banner: str, contract: Contract, schema_hash: str) -> str:
     N = name.upper()
     printer = _OpPrinter()
     for k, op in enumerate(graph.ops):
@@ -413,6 +478,7 @@ def _source(graph: Graph, name: str, fields: list[str], schema_json: str, versio
         *vocab_tables,
         *printer.tables,
         *head_tables, "",
+        *_contract_code(graph, contract),
         *_program(printer, head_body, graph.n_slots),
         f"static void fill_nan(double *out) {{ int32_t i; "
         f"for (i = 0; i < {lay.n_outputs}; i++) out[i] = sm_nan(); }}", "",
@@ -430,7 +496,8 @@ def _source(graph: Graph, name: str, fields: list[str], schema_json: str, versio
         "    double v[N_SLOTS];", "    int32_t bad = -1;", "    int rc;",
         f"    if (row == NULL || out == NULL) return {N}_E_ARGUMENT;",
         "    load_row(row, v);",
-        "    rc = run(v, out, &bad);",
+        "    if (CONTRACT_REFUSES && contract_check(v, NULL, &bad) > 0) rc = SM_E_CONTRACT;",
+        "    else rc = run(v, out, &bad);",
         "    if (rc != SM_OK) fill_nan(out);",
         "    return rc;", "}", "",
         f"int {name}_predict_batch(const {name}_input *rows, size_t n, double *out) {{",
@@ -449,7 +516,10 @@ def _source(graph: Graph, name: str, fields: list[str], schema_json: str, versio
         "        for (b = 0; b < nb; b++) {",
         f"            for (i = 0; i < {graph.n_inputs}; i++) "
         f"V[b * N_SLOTS + i] = x[(r0 + (size_t)b) * {graph.n_inputs} + (size_t)i];",
-        "            rc[b] = SM_OK;", "            bad[b] = -1;", "        }",
+        "            rc[b] = SM_OK;", "            bad[b] = -1;",
+        "            if (CONTRACT_REFUSES && contract_check(V + b * N_SLOTS, NULL, &bad[b]) > 0)",
+        "                rc[b] = SM_E_CONTRACT;",
+        "        }",
         "        run_block(V, nb, rc, bad);",
         "        for (b = 0; b < nb; b++) {",
         f"            double *o = out + (r0 + (size_t)b) * {lay.n_outputs};",
@@ -468,9 +538,18 @@ def _source(graph: Graph, name: str, fields: list[str], schema_json: str, versio
         f'    case {N}_E_INFINITE_VALUE: return "infinite value in an input; pass a finite number";',
         f'    case {N}_E_UNKNOWN_CATEGORY: return "category not seen in training and the encoder '
         'rejects unknown categories; pass a known category";',
+        f'    case {N}_E_CONTRACT: return "value outside the training contract (range, categories '
+        'or missingness seen in training) and the artifact was built with policy error; check '
+        'the input or rebuild with --on-violation count";',
         '    default: return "unknown error code";', "    }", "}", "",
         f"const char *{name}_schema_json(void) {{ return {c_string(schema_json)}; }}",
         f"const char *{name}_version_json(void) {{ return {c_string(version_json)}; }}",
-        f"int {name}_abi_version(void) {{ return {N}_ABI_VERSION; }}", "",
+        f"int {name}_abi_version(void) {{ return {N}_ABI_VERSION; }}",
+        f"const char *{name}_schema_hash(void) {{ return {c_string(schema_hash)}; }}",
+        f"int {name}_contract_check(const double *x, uint8_t *kinds) {{",
+        "    int32_t first = -1;",
+        "    if (x == NULL) return -1;",
+        "    return (int)contract_check(x, kinds, &first);",
+        "}", "",
     ]
     return "\n".join(src)

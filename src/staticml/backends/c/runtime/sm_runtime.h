@@ -21,6 +21,7 @@
 #define SM_E_MISSING_VALUE 2
 #define SM_E_INFINITE_VALUE 3
 #define SM_E_UNKNOWN_CATEGORY 4
+#define SM_E_CONTRACT 5 /* value outside the training contract (policy "error") */
 
 typedef union { double d; uint64_t u; } sm_bits;
 

@@ -1,0 +1,164 @@
+"""The input contract: what each input column looked like in training, and checking rows
+against it.
+
+Structural problems (a missing column, a string where a number belongs) are always errors:
+the encoder raises them. *Value-level* departures are different: a number outside the
+range seen in training, a category the training data never had, a missing value in a
+column that was never missing. The model still computes something for them, but nobody
+has seen how good that something is. The build records the contract per column and the
+artifact checks rows against it, in Python (``Artifact.check``) and in C
+(``NAME_contract_check``), under a policy chosen at build time:
+
+- ``count``  (default): predict as usual, count violations per column (``Artifact.contract``);
+- ``error``: refuse the row with error code 5 (``E_CONTRACT``) naming the column;
+- ``ignore``: do not check at prediction time (``check()`` still works on request).
+
+Both implementations read the same encoded row (numbers; string columns as vocabulary
+codes, -1 = unseen, NaN = missing), so they agree exactly.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from typing import Any, Sequence
+
+import numpy as np
+
+from ..ir.ops import InputColumn
+
+POLICIES = ("count", "error", "ignore")
+OK, OUT_OF_RANGE, UNSEEN_CATEGORY, UNEXPECTED_MISSING = 0, 1, 2, 3
+KIND_NAMES = {OUT_OF_RANGE: "out_of_range", UNSEEN_CATEGORY: "unseen_category",
+              UNEXPECTED_MISSING: "unexpected_missing"}
+
+
+def _values(sample: Any, names: Sequence[str]) -> list[np.ndarray]:
+    if hasattr(sample, "columns"):
+        return [np.asarray(sample[n].to_numpy()) for n in names]
+    arr = np.asarray(sample)
+    return [arr[:, i] for i in range(arr.shape[1])]
+
+
+def _is_missing(v: np.ndarray) -> np.ndarray:
+    if v.dtype.kind == "f":
+        return np.isnan(v)
+    if v.dtype.kind in "biu":
+        return np.zeros(len(v), dtype=bool)
+    return np.array([x is None or (isinstance(x, float) and x != x)
+                     or type(x).__name__ in ("NAType", "NaTType") for x in v], dtype=bool)
+
+
+def infer_contract(inputs: Sequence[InputColumn], data: Any, used: set[int]) -> list[dict]:
+    """Manifest records of the input columns, with what ``data`` (the sample or the
+    training data) shows of each: kind, source dtype, range, categories, missingness."""
+    records = []
+    for i, (col, v) in enumerate(zip(inputs, _values(data, [c.name for c in inputs]))):
+        missing = _is_missing(v)
+        rec: dict[str, Any] = {"name": col.name, "dtype": col.dtype,
+                               "vocabulary": list(col.vocabulary)}
+        rec["source_dtype"] = str(v.dtype)
+        rec["kind"] = ("categorical" if col.dtype == "string" else
+                       "boolean" if v.dtype.kind == "b" else "numeric")
+        rec["missing_allowed"] = bool(missing.any())
+        rec["missing_rate"] = float(missing.mean()) if len(v) else 0.0
+        rec["used"] = i in used
+        if col.dtype == "number":
+            present = v[~missing].astype(np.float64) if len(v) else np.empty(0)
+            finite = present[np.isfinite(present)]
+            rec["range"] = ([float(finite.min()), float(finite.max())] if len(finite)
+                            else None)
+        else:
+            seen = {x for x in v[~missing]}
+            rec["categories"] = [c for c in col.vocabulary if c in seen]
+        records.append(rec)
+    return records
+
+
+@dataclass(frozen=True)
+class Contract:
+    """The checkable part of the manifest's input records, as arrays."""
+
+    names: tuple[str, ...]
+    lo: np.ndarray
+    hi: np.ndarray
+    missing_ok: np.ndarray
+    is_string: np.ndarray
+    known: tuple[frozenset[int], ...]  # codes of categories seen in the data (strings)
+    policy: str = "count"
+
+    @classmethod
+    def from_records(cls, records: Sequence[dict], policy: str = "count") -> "Contract":
+        lo, hi, known = [], [], []
+        for r in records:
+            rng = r.get("range")
+            lo.append(-np.inf if not rng else rng[0])
+            hi.append(np.inf if not rng else rng[1])
+            vocab = {s: k for k, s in enumerate(r.get("vocabulary", ()))}
+            known.append(frozenset(vocab[c] for c in r.get("categories", ()) if c in vocab))
+        return cls(tuple(r["name"] for r in records), np.array(lo, dtype=np.float64),
+                   np.array(hi, dtype=np.float64),
+                   np.array([bool(r.get("missing_allowed", True)) for r in records]),
+                   np.array([r["dtype"] == "string" for r in records]), tuple(known), policy)
+
+    def check(self, x: np.ndarray) -> np.ndarray:
+        """Violation kind per cell of the encoded rows ``x`` (0 = fine)."""
+        x = np.asarray(x, dtype=np.float64)
+        kinds = np.zeros(x.shape, dtype=np.uint8)
+        nan = np.isnan(x)
+        num = ~self.is_string
+        out = num & ~nan & ((x < self.lo) | (x > self.hi))
+        kinds[out] = OUT_OF_RANGE
+        for j in np.flatnonzero(self.is_string):
+            col = x[:, j]
+            ok = np.isin(col, list(self.known[j])) if self.known[j] else col >= 0
+            kinds[~nan[:, j] & ~ok, j] = UNSEEN_CATEGORY
+        kinds[nan & ~self.missing_ok] = UNEXPECTED_MISSING
+        return kinds
+
+
+class ContractCounter:
+    """Violations seen so far, per column and kind (thread-safe; ``Artifact.contract``)."""
+
+    def __init__(self, names: Sequence[str]) -> None:
+        self.names = list(names)
+        self._lock = threading.Lock()
+        self._counts = np.zeros((len(names), 4), dtype=np.int64)
+        self.rows = 0
+        self.rows_with_violations = 0
+
+    def add(self, kinds: np.ndarray) -> None:
+        per = np.stack([(kinds == k).sum(axis=0) for k in range(4)], axis=1)
+        bad_rows = int((kinds != 0).any(axis=1).sum())
+        with self._lock:
+            self._counts += per
+            self.rows += kinds.shape[0]
+            self.rows_with_violations += bad_rows
+
+    def report(self) -> dict:
+        with self._lock:
+            return summarize_counts(self.names, self._counts, self.rows,
+                                    self.rows_with_violations)
+
+    def reset(self) -> None:
+        with self._lock:
+            self._counts[:] = 0
+            self.rows = self.rows_with_violations = 0
+
+
+def summarize_counts(names: Sequence[str], counts: np.ndarray, rows: int,
+                     rows_with_violations: int) -> dict:
+    by_column = {}
+    for j, name in enumerate(names):
+        entry = {KIND_NAMES[k]: int(counts[j, k]) for k in KIND_NAMES if counts[j, k]}
+        if entry:
+            by_column[name] = entry
+    return {"rows": rows, "rows_with_violations": rows_with_violations,
+            "by_column": by_column}
+
+
+def summarize(names: Sequence[str], kinds: np.ndarray) -> dict:
+    """Counts of a check's result, per column and kind."""
+    counter = ContractCounter(names)
+    counter.add(kinds)
+    return counter.report()
