@@ -98,7 +98,9 @@ def _schema_hash(inputs: list[dict]) -> str:
 def build(model: Any, sample: Any, out: str | Path, name: str = "model",
           targets: Sequence[str] = ("native",), train_data: Any = None,
           trust_pickle: bool = False, model_version: str = "1",
-          on_violation: str = "count", progress: Progress | None = None) -> Artifact:
+          on_violation: str = "count", drop_unused: bool = False,
+          fallbacks: dict[str, str] | Sequence[str] | None = None,
+          progress: Progress | None = None) -> Artifact:
     """Compile ``model`` into a verified bundle at ``out`` and return it loaded.
 
     Args:
@@ -112,6 +114,10 @@ def build(model: Any, sample: Any, out: str | Path, name: str = "model",
             see ``staticml.bundle.targets.ALL_TARGETS``.
         on_violation: what predictions do with values outside the training contract:
             ``count`` them, refuse the row (``error``) or ``ignore`` them.
+        drop_unused: remove input columns no output depends on from the artifact's API.
+        fallbacks: ``{column: "median" | "mean" | "most_frequent" | "constant:VALUE"}``
+            (or ``["column=median", ...]``): a substitute, computed from the training data
+            (else the sample), used when that column is missing or absent in production.
     """
     from .bundle.targets import resolve
     from .data.contract import POLICIES
@@ -131,9 +137,10 @@ def build(model: Any, sample: Any, out: str | Path, name: str = "model",
     obj, source = _resolve_model(model, trust_pickle)
     say(f"lowering {describe_model(obj)} to IR")
     graph = lower(obj, infer_inputs(obj, sample))
+    iface = _interface(graph, sample, drop_unused, fallbacks or {}, say)
     staging = bf.staging_dir(out)
     try:
-        artifact = _build_into(staging, obj, source, graph, sample, name, model_version,
+        artifact = _build_into(staging, obj, source, iface, sample, name, model_version,
                                wanted, on_violation, say)
         bf.publish(staging, out)
     except BaseException:
@@ -143,15 +150,55 @@ def build(model: Any, sample: Any, out: str | Path, name: str = "model",
     return Artifact.open(out)
 
 
-def _build_into(root: Path, model: Any, source: dict, graph: Graph, sample: Any, name: str,
-                model_version: str, targets: list[str], on_violation: str,
+class _Interface:
+    """The graph as the application calls it, after the interface passes, and what the
+    passes did (the original inputs, dropped names, fallbacks by original index)."""
+
+    def __init__(self, graph: Graph, full: Graph, dropped: list[str], fallbacks: dict) -> None:
+        self.graph, self.full, self.dropped, self.fallbacks = graph, full, dropped, fallbacks
+
+
+def _interface(graph: Graph, sample: Any, drop: bool, fallbacks: Any,
+               say: Progress) -> _Interface:
+    from .data import fallback as fb
+    from .passes.interface import drop_unused, with_fallbacks
+
+    resolved = fb.resolve(fallbacks, graph.inputs, sample) if fallbacks else {}
+    full = graph
+    graph = with_fallbacks(graph, {i: f.slot_value for i, f in resolved.items()})
+    dropped: list[str] = []
+    if drop:
+        graph, dropped = drop_unused(graph)
+        say(f"dropped unused inputs: {', '.join(dropped) or 'none'}")
+    return _Interface(graph, full, dropped, resolved)
+
+
+def _named(rows: Any, graph: Graph) -> Any:
+    """Positional rows as a DataFrame with the model's column names, so an artifact with
+    fewer inputs (``drop_unused``) picks its columns by name."""
+    import pandas as pd
+
+    if hasattr(rows, "columns"):
+        return rows
+    return pd.DataFrame(np.asarray(rows), columns=[c.name for c in graph.inputs])
+
+
+def _build_into(root: Path, model: Any, source: dict, iface: _Interface, sample: Any,
+                name: str, model_version: str, targets: list[str], on_violation: str,
                 say: Progress) -> Artifact:
     from .bundle.targets import BuildContext, build_all, host_target
     from .data.contract import Contract, infer_contract
     from .passes.dependencies import used_inputs
     from .verification.targets import check_targets
 
-    inputs = infer_contract(graph.inputs, sample, used_inputs(graph))
+    graph = iface.graph
+    inputs = infer_contract(graph.inputs, sample if not iface.dropped
+                            else _named(sample, iface.full), used_inputs(graph))
+    for fbk in iface.fallbacks.values():
+        for rec in inputs:
+            if rec["name"] == fbk.column:
+                rec["fallback"] = fbk.record()
+                rec["missing_allowed"] = True
     schema_hash = _schema_hash(inputs)
     contract = Contract.from_records(inputs, on_violation)
     schema_json = json.dumps({"name": name, "inputs": inputs, "schema_sha256": schema_hash,
@@ -183,6 +230,7 @@ def _build_into(root: Path, model: Any, source: dict, graph: Graph, sample: Any,
         "inputs": inputs,
         "schema_sha256": schema_hash,
         "contract": {"on_violation": on_violation},
+        "dropped_inputs": iface.dropped,
         "outputs": _outputs_record(graph),
         "targets": {},
         "files": {},
@@ -202,9 +250,19 @@ def _build_into(root: Path, model: Any, source: dict, graph: Graph, sample: Any,
     mf.write(root, manifest)
 
     say("verifying parity on the sample and probe rows")
-    rows, labels = rows_for_check(graph, sample)
+    from .data import fallback as fb
+
+    rows, labels = rows_for_check(iface.full, sample)
+    rows = fb.apply(rows, iface.full.inputs, iface.fallbacks)
+    if iface.dropped:
+        rows = _named(rows, iface.full).copy()
+        for col in iface.full.inputs:  # the value the artifact's Constant stands in
+            if col.name in iface.dropped:
+                rows[col.name] = (col.vocabulary[0] if col.dtype == "string" and
+                                  col.vocabulary else 0.0)
     rows, labels, refused = _within_contract(graph, contract, rows, labels)
-    ref, ref_kind, tol = reference_for(model, graph, rows, labels)
+    ref_rows = rows if not iface.dropped or hasattr(sample, "columns") else np.asarray(rows)
+    ref, ref_kind, tol = reference_for(model, iface.full, ref_rows, labels)
     ir_report = check_interpreter(graph, ref, rows, labels, tol)
     reports = check_targets(root, manifest, graph, rows, labels, ref, tol, host, say)
     for rep in (ir_report, *reports.values()):

@@ -29,6 +29,8 @@ def _fail(exc: Exception) -> None:
     code = EXIT_BAD_INPUT
     if isinstance(exc, ParityError):
         code = EXIT_CHECK_FAILED
+    elif isinstance(exc, click.UsageError):
+        code = EXIT_USAGE
     elif isinstance(exc, ToolchainError):
         code = EXIT_TOOLCHAIN
     lines = str(exc).splitlines() or [type(exc).__name__]
@@ -101,6 +103,11 @@ def main() -> None:
               default="count", show_default=True,
               help="Values outside the training contract (range, categories, missingness): "
                    "count them, refuse the row, or ignore them.")
+@click.option("--drop-unused", is_flag=True,
+              help="Remove inputs no output depends on from the artifact's API.")
+@click.option("--fallback", "fallbacks", multiple=True, metavar="COL=STRATEGY",
+              help="Substitute for a column that may be unavailable live: median, mean, "
+                   "most_frequent or constant:VALUE (repeatable).")
 @click.option("--train-data", type=click.Path(dir_okay=False), default=None,
               help="Training data to fingerprint (not available yet).")
 @click.option("--trust-pickle", is_flag=True,
@@ -108,8 +115,8 @@ def main() -> None:
 @click.option("--model-version", default="1", show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Print the manifest as JSON on stdout.")
 def build(model: str, sample: str, out: str, name: str, target: str, on_violation: str,
-          train_data: str | None, trust_pickle: bool, model_version: str,
-          as_json: bool) -> None:
+          drop_unused: bool, fallbacks: tuple[str, ...], train_data: str | None,
+          trust_pickle: bool, model_version: str, as_json: bool) -> None:
     """Compile MODEL (.skops, or .pkl/.joblib with --trust-pickle) into a bundle.
 
     \b
@@ -124,7 +131,8 @@ def build(model: str, sample: str, out: str, name: str, target: str, on_violatio
     art = _run(api.build, model, frame, out, name=name,
                targets=[t.strip() for t in target.split(",") if t.strip()],
                train_data=train_data, trust_pickle=trust_pickle, model_version=model_version,
-               on_violation=on_violation, progress=_say)
+               on_violation=on_violation, drop_unused=drop_unused,
+               fallbacks=list(fallbacks), progress=_say)
     if as_json:
         _emit_json(art.manifest)
         return
@@ -233,6 +241,103 @@ def inspect(bundle: str, as_json: bool) -> None:
     err.print(t)
     err.print(_parity_table(m.get("parity", {})))
     click.echo(json.dumps({"name": m["name"], "files_verified": len(m["files"])}))
+
+
+@main.command()
+@click.argument("bundle", type=click.Path(file_okay=False))
+@click.option("--without", "without", default=None, metavar="COLUMN",
+              help="Measure what losing COLUMN costs on --data.")
+@click.option("--data", "data", type=click.Path(dir_okay=False), default=None,
+              help="CSV/Parquet rows to measure on (with --without).")
+@click.option("--fill", default="median", show_default=True,
+              help="Stand-in for COLUMN when the bundle has no fallback for it: median, "
+                   "mean, most_frequent or constant:VALUE, computed on --data.")
+@click.option("--json", "as_json", is_flag=True)
+def features(bundle: str, without: str | None, data: str | None, fill: str,
+             as_json: bool) -> None:
+    """List the inputs the model needs and those it ignores; with --without, measure what
+    losing one costs.
+
+    \b
+    Example:
+      staticml features dist/churn
+      staticml features dist/churn --without monthly_charges --data holdout.csv --json
+    """
+    from . import api
+
+    art = _run(api.load, bundle)
+    rows = [{"name": c["name"], "dtype": c["dtype"], "kind": c.get("kind"),
+             "used": c.get("used", True), "fallback": c.get("fallback")}
+            for c in art.manifest["inputs"]]
+    result: dict[str, Any] = {
+        "needed": [r["name"] for r in rows if r["used"]],
+        "ignored": [r["name"] for r in rows if not r["used"]],
+        "dropped": art.manifest.get("dropped_inputs", []),
+        "inputs": rows}
+    if without is not None:
+        if data is None:
+            _fail(click.UsageError("--without needs --data DATA to measure on"))
+        from .data.impact import feature_impact
+        from .data.io import read_table
+
+        frame = _run(read_table, data)
+        result["without"] = _run(feature_impact, art, frame, without, fill)
+    if as_json:
+        _emit_json(result)
+        return
+    t = Table("input", "type", "needed", "fallback")
+    for r in rows:
+        fb = r["fallback"]
+        t.add_row(r["name"], r["kind"] or r["dtype"], "yes" if r["used"] else "[yellow]no[/]",
+                  f"{fb['strategy']} = {fb['value']!r}" if fb else "")
+    for name in result["dropped"]:
+        t.add_row(name, "-", "[dim]dropped[/]", "")
+    err.print(t)
+    if "without" in result:
+        w = result["without"]
+        parts = [f"{w['rows_compared']} rows"]
+        if "label_agreement" in w:
+            parts.append(f"label agreement {w['label_agreement']:.4f} "
+                         f"({w['labels_changed']} labels change)")
+        for key in ("proba_mean_abs_change", "values_mean_abs_change"):
+            if key in w:
+                parts.append(f"{key.replace('_', ' ')} {w[key]:.4g}")
+        err.print(f"without {without!r} ({w['fill']['source']}, value {w['fill']['value']!r}): "
+                  + ", ".join(parts))
+    click.echo(json.dumps({"needed": result["needed"], "ignored": result["ignored"]}))
+
+
+@main.command()
+@click.argument("old", type=click.Path(file_okay=False))
+@click.argument("new", type=click.Path(file_okay=False))
+@click.option("--json", "as_json", is_flag=True)
+def compat(old: str, new: str, as_json: bool) -> None:
+    """Say whether bundle NEW can replace OLD without changing the application.
+
+    Exit status 0 only when it can (1 when it cannot).
+
+    \b
+    Example:
+      staticml compat dist/churn-v1 dist/churn-v2 --json
+    """
+    from .bundle import manifest as mf
+    from .bundle.compat import compare
+
+    a, b = _run(mf.read, Path(old)), _run(mf.read, Path(new))
+    _run(mf.verify_files, Path(old), a)
+    _run(mf.verify_files, Path(new), b)
+    report = compare(a, b)
+    if as_json:
+        _emit_json(report)
+    else:
+        t = Table("change", "breaking", "detail")
+        for f in report["findings"]:
+            t.add_row(f["kind"], "[red]yes[/]" if f["breaking"] else "no", f["detail"])
+        if report["findings"]:
+            err.print(t)
+        err.print("[green]compatible[/]: NEW can replace OLD" if report["compatible"] else
+                  f"[red]not compatible[/]: {report['breaking']} breaking change(s)")
+    sys.exit(EXIT_OK if report["compatible"] else EXIT_CHECK_FAILED)
 
 
 @main.command()

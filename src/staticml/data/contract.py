@@ -86,6 +86,7 @@ class Contract:
     is_string: np.ndarray
     known: tuple[frozenset[int], ...]  # codes of categories seen in the data (strings)
     policy: str = "count"
+    fallback: tuple[str, ...] = ()  # per column: "" or how a missing value is substituted
 
     @classmethod
     def from_records(cls, records: Sequence[dict], policy: str = "count") -> "Contract":
@@ -99,7 +100,8 @@ class Contract:
         return cls(tuple(r["name"] for r in records), np.array(lo, dtype=np.float64),
                    np.array(hi, dtype=np.float64),
                    np.array([bool(r.get("missing_allowed", True)) for r in records]),
-                   np.array([r["dtype"] == "string" for r in records]), tuple(known), policy)
+                   np.array([r["dtype"] == "string" for r in records]), tuple(known), policy,
+                   tuple(_describe_fallback(r.get("fallback")) for r in records))
 
     def check(self, x: np.ndarray) -> np.ndarray:
         """Violation kind per cell of the encoded rows ``x`` (0 = fine)."""
@@ -115,6 +117,13 @@ class Contract:
             kinds[~nan[:, j] & ~ok, j] = UNSEEN_CATEGORY
         kinds[nan & ~self.missing_ok] = UNEXPECTED_MISSING
         return kinds
+
+
+def _describe_fallback(fb: dict | None) -> str:
+    if not fb:
+        return ""
+    return f"missing -> {fb['value']!r} ({fb['strategy']} of the training data)" \
+        if fb["strategy"] != "constant" else f"missing -> {fb['value']!r} (constant)"
 
 
 class ContractCounter:

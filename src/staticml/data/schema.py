@@ -70,8 +70,10 @@ class RowEncoder:
     Built once per artifact from the manifest's schema; holds the string→code tables.
     """
 
-    def __init__(self, inputs: Sequence[InputColumn]) -> None:
+    def __init__(self, inputs: Sequence[InputColumn], optional: Sequence[str] = ()) -> None:
         self.inputs = list(inputs)
+        # Columns with a baked-in fallback: the application may leave them out.
+        self.optional = frozenset(optional)
         self.names = [c.name for c in inputs]
         self.n = len(inputs)
         self.string_cols = [i for i, c in enumerate(inputs) if c.dtype == "string"]
@@ -129,7 +131,7 @@ class RowEncoder:
                 return arr if np.array_equal(positions, np.arange(arr.shape[1])) \
                     else arr[:, positions]
         missing = [c for c in self.names if (c not in index if index is not None else
-                                             c not in cols)]
+                                             c not in cols) and c not in self.optional]
         if missing:
             raise InputError(
                 f"input is missing column(s) {missing}; the model needs "
@@ -137,6 +139,10 @@ class RowEncoder:
                 "without them.", column=missing[0])
         out = np.empty((len(df), self.n))
         for i, name in enumerate(self.names):
+            if name in self.optional and (name not in index if index is not None
+                                          else name not in cols):
+                out[:, i] = np.nan  # absent: the artifact substitutes its fallback
+                continue
             out[:, i] = self._encode_column(i, _column(df, name, index))
         return out
 
@@ -209,6 +215,9 @@ class RowEncoder:
             try:
                 v = row[col.name]
             except KeyError:
+                if col.name in self.optional:
+                    out[i] = np.nan
+                    continue
                 raise InputError(
                     f"input is missing column {col.name!r}; the model needs {self.names}",
                     code=E_ARGUMENT, column=col.name) from None

@@ -77,6 +77,8 @@ def _step(op: o.Op, v: np.ndarray, status: np.ndarray, detail: np.ndarray) -> No
         first = np.asarray(op.src)[np.argmax(bad_inf, axis=1)]
         _fail(status, detail, rows, errors.E_INFINITE_VALUE, first)
         del idx
+    elif isinstance(op, o.Constant):
+        v[:, list(op.dst)] = np.asarray(op.values, dtype=np.float64)
     elif isinstance(op, o.Impute):
         src = v[:, list(op.src)]
         fill = np.asarray(op.fill, dtype=np.float64)

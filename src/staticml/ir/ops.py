@@ -71,6 +71,17 @@ class Impute:
 
 
 @dataclass(frozen=True, eq=False)
+class Constant:
+    """``dst[i] = values[i]``: stands in for an input the application no longer passes
+    (``build --drop-unused``). Reads nothing, so ``src`` is empty."""
+
+    dst: Slots
+    values: tuple[float, ...]
+    src: Slots = ()
+    note: str = ""
+
+
+@dataclass(frozen=True, eq=False)
 class MissingIndicator:
     """``dst[i] = 1.0 if src[i] is missing else 0.0`` (``SimpleImputer(add_indicator=True)``)."""
 
@@ -261,6 +272,7 @@ class TreeEnsemble:
 Op = Union[
     TreeEnsemble,
     CheckFinite,
+    Constant,
     Impute,
     MissingIndicator,
     SubDiv,

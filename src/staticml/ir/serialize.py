@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import dataclasses
+import typing
 import math
 from typing import Any
 
@@ -13,9 +14,7 @@ from . import ops as o
 from .graph import Graph
 
 IR_VERSION = 1
-_OPS = {cls.__name__: cls for cls in (o.TreeEnsemble, o.CheckFinite, o.Impute, o.MissingIndicator, o.SubDiv,
-                                      o.MulAdd, o.OneHot, o.Ordinal, o.Linear, o.Elementwise,
-                                      o.Softmax, o.BinaryProba, o.OvrNormalize)}
+_OPS = {cls.__name__: cls for cls in typing.get_args(o.Op)}
 _HEADS = {"Classify": o.Classify, "Regress": o.Regress}
 
 

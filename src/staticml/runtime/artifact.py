@@ -51,7 +51,8 @@ class Artifact:
         self.name = manifest["name"]
         self.inputs = [InputColumn(c["name"], c["dtype"], tuple(c.get("vocabulary", ())))
                        for c in manifest["inputs"]]
-        self._encoder = RowEncoder(self.inputs)
+        self._encoder = RowEncoder(self.inputs, [c["name"] for c in manifest["inputs"]
+                                                 if c.get("fallback")])
         out = manifest["outputs"]
         self.task = manifest["task"]
         self._proba = slice(*out["proba"]) if out.get("proba") else None

@@ -90,6 +90,12 @@ class _OpPrinter:
         self._check(f"{fn}(v, {p}_src, {len(op.src)}, {int(op.allow_nan)}, "
                     f"{int(op.allow_inf)}, bad)")
 
+    def _Constant(self, p: str, op: o.Constant) -> None:
+        self.tables.append(_f64(f"{p}_values", op.values))
+        self.tables.append(_i32(f"{p}_dst", op.dst))
+        self._call(f"{{ int32_t i; for (i = 0; i < {len(op.dst)}; i++) "
+                   f"v[{p}_dst[i]] = {p}_values[i]; }}")
+
     def _Impute(self, p: str, op: o.Impute) -> None:
         self._slots(p, op)
         self.tables.append(_f64(f"{p}_fill", op.fill))
@@ -383,12 +389,16 @@ def _header(graph: Graph, name: str, fields: list[str], banner: str, contract: C
             seen = (f", training range [{lo:.6g}, {hi:.6g}]" if lo == lo and abs(lo) != float("inf")
                     else "")
             miss = "" if contract.missing_ok[j] else ", never missing in training"
+            if contract.fallback and contract.fallback[j]:
+                miss = f", fallback: NaN {contract.fallback[j]}"
             lines.append(f"    double {field};  /* {json.dumps(col.name)}: number{seen}{miss} */")
         else:
             shown = ", ".join(json.dumps(s) for s in col.vocabulary[:4])
             more = f", ... ({len(col.vocabulary)} known)" if len(col.vocabulary) > 4 else ""
+            fb = (f"; fallback: NULL {contract.fallback[j]}"
+                  if contract.fallback and contract.fallback[j] else "")
             lines.append(f"    const char *{field};  /* {json.dumps(col.name)}: string, e.g. "
-                         f"{shown}{more} */")
+                         f"{shown}{more}{fb} */")
     lines += [f"}} {name}_input;", "", f"#define {N}_N_INPUTS {graph.n_inputs}",
               f"#define {N}_N_OUTPUTS {lay.n_outputs}"]
     head = graph.head
