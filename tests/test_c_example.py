@@ -32,7 +32,8 @@ def test_library_imports_no_symbols_at_all(churn_bundle):
     names = {line.split()[-1] for line in exported.splitlines() if " T " in line}
     assert names == {"churn_predict", "churn_predict_batch", "churn_predict_matrix",
                      "churn_strerror", "churn_schema_json", "churn_version_json",
-                     "churn_abi_version", "churn_schema_hash", "churn_contract_check"}
+                     "churn_abi_version", "churn_schema_hash", "churn_contract_check",
+                     "churn_contract_count"}
 
 
 def _run_example(bundle, tmp_path, rows, link_source=False):

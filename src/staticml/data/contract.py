@@ -77,46 +77,42 @@ def infer_contract(inputs: Sequence[InputColumn], data: Any, used: set[int]) -> 
 
 @dataclass(frozen=True)
 class Contract:
-    """The checkable part of the manifest's input records, as arrays."""
+    """The checkable part of the manifest's input records, as arrays.
+
+    A string column's code is -1 for a string outside the model's vocabulary (the
+    categories its encoders learned in training): that is the "unseen category" test, in
+    Python and in C alike.
+    """
 
     names: tuple[str, ...]
     lo: np.ndarray
     hi: np.ndarray
     missing_ok: np.ndarray
     is_string: np.ndarray
-    known: tuple[frozenset[int], ...]  # codes of categories seen in the data (strings)
     policy: str = "count"
     fallback: tuple[str, ...] = ()  # per column: "" or how a missing value is substituted
 
     @classmethod
     def from_records(cls, records: Sequence[dict], policy: str = "count") -> "Contract":
-        lo, hi, known = [], [], []
+        lo, hi = [], []
         for r in records:
-            rng = r.get("range")
+            rng = r.get("range") if r["dtype"] == "number" else [0.0, np.inf]
             lo.append(-np.inf if not rng else rng[0])
             hi.append(np.inf if not rng else rng[1])
-            vocab = {s: k for k, s in enumerate(r.get("vocabulary", ()))}
-            known.append(frozenset(vocab[c] for c in r.get("categories", ()) if c in vocab))
         return cls(tuple(r["name"] for r in records), np.array(lo, dtype=np.float64),
                    np.array(hi, dtype=np.float64),
                    np.array([bool(r.get("missing_allowed", True)) for r in records]),
-                   np.array([r["dtype"] == "string" for r in records]), tuple(known), policy,
+                   np.array([r["dtype"] == "string" for r in records]), policy,
                    tuple(_describe_fallback(r.get("fallback")) for r in records))
 
     def check(self, x: np.ndarray) -> np.ndarray:
         """Violation kind per cell of the encoded rows ``x`` (0 = fine)."""
         x = np.asarray(x, dtype=np.float64)
-        kinds = np.zeros(x.shape, dtype=np.uint8)
-        nan = np.isnan(x)
-        num = ~self.is_string
-        out = num & ~nan & ((x < self.lo) | (x > self.hi))
-        kinds[out] = OUT_OF_RANGE
-        for j in np.flatnonzero(self.is_string):
-            col = x[:, j]
-            ok = np.isin(col, list(self.known[j])) if self.known[j] else col >= 0
-            kinds[~nan[:, j] & ~ok, j] = UNSEEN_CATEGORY
-        kinds[nan & ~self.missing_ok] = UNEXPECTED_MISSING
-        return kinds
+        with np.errstate(invalid="ignore"):
+            outside = (x < self.lo) | (x > self.hi)
+        kinds = np.where(outside, np.where(self.is_string, UNSEEN_CATEGORY, OUT_OF_RANGE), OK)
+        kinds = np.where(np.isnan(x) & ~self.missing_ok, UNEXPECTED_MISSING, kinds)
+        return kinds.astype(np.uint8)
 
 
 def _describe_fallback(fb: dict | None) -> str:
@@ -137,12 +133,21 @@ class ContractCounter:
         self.rows_with_violations = 0
 
     def add(self, kinds: np.ndarray) -> None:
+        bad = (kinds != 0).any(axis=1)
+        if not bad.any():
+            with self._lock:
+                self.rows += kinds.shape[0]
+            return
         per = np.stack([(kinds == k).sum(axis=0) for k in range(4)], axis=1)
-        bad_rows = int((kinds != 0).any(axis=1).sum())
+        self.add_counts(kinds.shape[0], int(bad.sum()), per[:, 1:])
+
+    def add_counts(self, rows: int, rows_with_violations: int, counts: np.ndarray) -> None:
+        """Add counts of kinds 1..3 per column (``counts``: n_columns x 3)."""
         with self._lock:
-            self._counts += per
-            self.rows += kinds.shape[0]
-            self.rows_with_violations += bad_rows
+            self.rows += rows
+            self.rows_with_violations += rows_with_violations
+            if rows_with_violations:
+                self._counts[:, 1:] += counts
 
     def report(self) -> dict:
         with self._lock:

@@ -66,6 +66,7 @@ class Artifact:
         self._contract = Contract.from_records(manifest["inputs"], policy)
         self._violations = ContractCounter(self._encoder.names)
         self._count = policy == "count"
+        self._counter = getattr(library, "contract_count", None)
 
     # -- loading --------------------------------------------------------------------
     @classmethod
@@ -117,7 +118,7 @@ class Artifact:
         """Output-layout rows (``[:, cols]`` if given); raises on any refused row."""
         x = self._encoder.encode(X)
         if self._count:
-            self._violations.add(self._contract.check(x))
+            self._count_violations(x)
         if x.shape[0] == 1:  # latency path: no numpy reductions, one copy
             out, code = self._lib.predict_row(x, cols)
             if code:
@@ -178,7 +179,7 @@ class Artifact:
     def _one(self, row: Mapping[str, Any]) -> np.ndarray:
         x = self._encoder.encode_dict(row)[None, :]
         if self._count:
-            self._violations.add(self._contract.check(x))
+            self._count_violations(x)
         out, code = self._lib.predict_row(x)
         if code:
             self._raise(np.array([code], dtype=np.int32), x)
@@ -198,6 +199,14 @@ class Artifact:
         return self._one(row)[self._proba].copy()
 
     # -- the input contract ---------------------------------------------------------
+    def _count_violations(self, x: np.ndarray) -> None:
+        counter = self._counter
+        if counter is None:  # engines of other targets: the same check in numpy
+            self._violations.add(self._contract.check(x))
+            return
+        bad, counts = counter(x)
+        self._violations.add_counts(x.shape[0], bad, counts)
+
     def check(self, X: Any) -> dict:
         """Value-level contract violations of rows ``X`` (out-of-range numbers, unseen
         categories, unexpected missing values), per column; predicts nothing."""

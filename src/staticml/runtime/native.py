@@ -31,6 +31,11 @@ class NativeLibrary:
         self.schema_json = schema().decode("utf-8")
         self.n_inputs = n_inputs
         self.n_outputs = n_outputs
+        count = getattr(self._lib, f"{name}_contract_count", None)
+        if count is not None:
+            count.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_void_p]
+            count.restype = ctypes.c_size_t
+        self._count = count
         # One-row calls are the latency-critical case: per-thread fixed buffers whose
         # addresses are computed once (numpy's .ctypes.data costs ~1 us per access).
         self._tls = threading.local()
@@ -49,6 +54,25 @@ class NativeLibrary:
         x1[...] = x
         self._predict(px, 1, po, ps)
         return (out1.copy() if cols is None else out1[:, cols].copy()), int(st1[0])
+
+    def contract_count(self, x: np.ndarray) -> tuple[int, np.ndarray | None]:
+        """Rows of ``x`` violating the input contract, and counts (n_inputs x 3) when any.
+
+        One C call: the common case (no violation) costs about as much as a no-op call."""
+        tls = self._tls
+        try:
+            counts, pc = tls.counts
+        except AttributeError:
+            counts = np.zeros((self.n_inputs, 3), dtype=np.uint64)
+            tls.counts = counts, pc = counts, _address(counts)
+        if not (x.dtype == np.float64 and x.flags.c_contiguous):
+            x = np.ascontiguousarray(x, dtype=np.float64)
+        bad = self._count(_address(x), x.shape[0], pc)
+        if not bad:
+            return 0, None
+        got = counts.astype(np.int64)
+        counts[:] = 0
+        return int(bad), got
 
     def predict_matrix(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Run rows ``x`` (n × n_inputs float64, C order); returns (outputs, status)."""

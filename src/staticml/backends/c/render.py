@@ -314,22 +314,16 @@ def render(graph: Graph, name: str, schema_json: str, version_json: str, banner:
 
 def _contract_code(graph: Graph, contract: Contract) -> list[str]:
     """Tables and ``contract_check``: the value-level input contract, in C."""
-    known_off, known = [], []
-    for j, col in enumerate(graph.inputs):
-        known_off.append(len(known))
-        known += [1 if k in contract.known[j] else 0 for k in range(len(col.vocabulary))]
     n = graph.n_inputs
     return [
         "/* ===== input contract: what training data showed per column ===== */",
-        "/* Numbers outside [lo, hi] (the training range), categories training never had, and",
-        "   missing values in columns that were never missing are violations: the model still",
-        "   computes something, but nobody has seen how good it is. */",
+        "/* Numbers outside [lo, hi] (the training range), categories outside the model's",
+        "   vocabulary (code -1: string columns have lo = 0) and missing values in columns",
+        "   that were never missing are violations: the model still computes something, but",
+        "   nobody has seen how good it is. */",
         _f64("contract_lo", contract.lo), _f64("contract_hi", contract.hi),
         c_array("uint8_t", "contract_missing_ok", contract.missing_ok.astype(int), per_line=24),
         c_array("uint8_t", "contract_is_string", contract.is_string.astype(int), per_line=24),
-        _i32("contract_known_off", known_off),
-        c_array("uint8_t", "contract_known", known or [0], per_line=24),
-        _i32("contract_known_len", [len(c.vocabulary) for c in graph.inputs]),
         "",
         "/* Violations of one encoded row (kinds[i]: 0 ok, 1 out of range, 2 unseen category,",
         "   3 unexpected missing; kinds may be NULL); *first = first violating column. */",
@@ -339,10 +333,7 @@ def _contract_code(graph: Graph, contract: Contract) -> list[str]:
         "        double v = x[i];",
         "        uint8_t k = 0;",
         "        if (sm_is_nan(v)) k = contract_missing_ok[i] ? 0 : 3;",
-        "        else if (contract_is_string[i]) {",
-        "            int32_t code = v >= 0.0 && v < (double)contract_known_len[i] ? (int32_t)v : -1;",
-        "            k = code >= 0 && contract_known[contract_known_off[i] + code] ? 0 : 2;",
-        "        } else if (v < contract_lo[i] || v > contract_hi[i]) k = 1;",
+        "        else if (v < contract_lo[i] || v > contract_hi[i]) k = contract_is_string[i] ? 2 : 1;",
         "        if (kinds != NULL) kinds[i] = k;",
         "        if (k != 0 && n++ == 0 && first != NULL) *first = i;",
         "    }",
@@ -447,6 +438,10 @@ def _header(graph: Graph, name: str, fields: list[str], banner: str, contract: C
         "   3 missing where training had none. */",
         f"#define {N}_CONTRACT_POLICY \"{contract.policy}\"",
         f"{N}_API int {name}_contract_check(const double *x, uint8_t *kinds);",
+        f"/* Count the violations of n flat rows: counts[{N}_N_INPUTS * 3] gets, per column,",
+        "   the rows out of range, with an unseen category, missing where training had none",
+        "   (added to what it holds). Returns the number of rows with any violation. */",
+        f"{N}_API size_t {name}_contract_count(const double *x, size_t n, uint64_t *counts);",
         "", "#ifdef __cplusplus", "}", "#endif", f"#endif /* {N}_H */", ""]
     return "\n".join(lines)
 
@@ -560,6 +555,19 @@ def _source(graph: Graph, name: str, fields: list[str], schema_json: str, versio
         "    int32_t first = -1;",
         "    if (x == NULL) return -1;",
         "    return (int)contract_check(x, kinds, &first);",
+        "}", "",
+        f"size_t {name}_contract_count(const double *x, size_t n, uint64_t *counts) {{",
+        f"    uint8_t kinds[{graph.n_inputs}];",
+        "    size_t r, bad = 0;",
+        "    int32_t i, first;",
+        "    if (x == NULL || counts == NULL) return 0;",
+        "    for (r = 0; r < n; r++) {",
+        f"        if (contract_check(x + r * {graph.n_inputs}, kinds, &first) == 0) continue;",
+        "        bad++;",
+        f"        for (i = 0; i < {graph.n_inputs}; i++)",
+        "            if (kinds[i] != 0) counts[i * 3 + kinds[i] - 1]++;",
+        "    }",
+        "    return bad;",
         "}", "",
     ]
     return "\n".join(src)
