@@ -28,12 +28,12 @@ import subprocess
 import time
 from pathlib import Path
 
+from ..backends.c.render import API_FUNCTIONS
 from ..errors import ToolchainError
 from .compilers import _zig, _zig_env
 
 WASM_TARGET = "wasm32-freestanding"
-EXPORTED_FUNCTIONS = ("predict", "predict_batch", "predict_matrix", "strerror", "schema_json",
-                      "version_json", "abi_version")
+EXPORTED_FUNCTIONS = API_FUNCTIONS
 BASE_FLAGS = ("-std=c99", "-O2", "-mcpu=generic", "-ffp-contract=off", "-fno-fast-math",
               "-fno-builtin", "-fno-stack-protector", "-nostdlib", "-g0", "-s", "-Wall",
               "-Wno-unused-function", "-Wl,--no-entry")

@@ -20,6 +20,11 @@ from .forest_layout import FastForest, layout
 from ...data.contract import Contract
 
 ABI_VERSION = 1
+# Every function the library exports, as NAME_<fn>: the ABI (docs/c-abi.md). Linkers,
+# export lists and the binary checks of every target take it from here.
+API_FUNCTIONS = ("predict", "predict_batch", "predict_matrix", "strerror", "schema_json",
+                 "version_json", "abi_version", "schema_hash", "contract_check",
+                 "contract_count")
 
 _FN = {"identity": "SM_IDENTITY", "relu": "SM_RELU", "tanh": "SM_TANH", "logistic": "SM_LOGISTIC",
        "exp": "SM_EXP", "exp2": "SM_EXP2", "negate": "SM_NEGATE"}
