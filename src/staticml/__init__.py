@@ -9,7 +9,7 @@
 
 __version__ = "0.1.0"
 
-from .api import build, load, verify  # noqa: E402
+from .api import build, data_verify, drift, load, verify  # noqa: E402
 from .errors import (  # noqa: E402
     ArtifactError,
     BuildError,
@@ -22,6 +22,6 @@ from .errors import (  # noqa: E402
 from .runtime.artifact import Artifact  # noqa: E402
 
 __all__ = [
-    "__version__", "build", "load", "verify", "Artifact", "StaticMLError", "UnsupportedModelError",
+    "__version__", "build", "load", "verify", "drift", "data_verify", "Artifact", "StaticMLError", "UnsupportedModelError",
     "BuildError", "ParityError", "ToolchainError", "ArtifactError", "InputError",
 ]

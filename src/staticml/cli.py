@@ -109,7 +109,9 @@ def main() -> None:
               help="Substitute for a column that may be unavailable live: median, mean, "
                    "most_frequent or constant:VALUE (repeatable).")
 @click.option("--train-data", type=click.Path(dir_okay=False), default=None,
-              help="Training data to fingerprint (not available yet).")
+              help="Training data (CSV/Parquet, streamed): its fingerprint and profile go into "
+                   "the bundle; the profile also defines the input contract and the drift "
+                   "monitor (else the sample's).")
 @click.option("--trust-pickle", is_flag=True,
               help="Allow .pkl/.joblib models (unpickling runs arbitrary code).")
 @click.option("--model-version", default="1", show_default=True)
@@ -305,6 +307,80 @@ def features(bundle: str, without: str | None, data: str | None, fill: str,
         err.print(f"without {without!r} ({w['fill']['source']}, value {w['fill']['value']!r}): "
                   + ", ".join(parts))
     click.echo(json.dumps({"needed": result["needed"], "ignored": result["ignored"]}))
+
+
+@main.group()
+def data() -> None:
+    """Training-data provenance: is this the data the model was built from?"""
+
+
+@data.command("verify")
+@click.argument("bundle", type=click.Path(file_okay=False))
+@click.argument("data_file", metavar="DATA", type=click.Path(dir_okay=False))
+@click.option("--json", "as_json", is_flag=True)
+def data_verify(bundle: str, data_file: str, as_json: bool) -> None:
+    """Say whether DATA is the training set BUNDLE was built from, and if not what differs
+    (columns added, removed, retyped or changed; rows added or removed). Streams DATA.
+
+    Exit status 0 when it is (rows in any order), 1 when it differs.
+
+    \b
+    Example:
+      staticml data verify dist/churn train.parquet --json
+    """
+    from . import api
+
+    report = _run(api.data_verify, bundle, data_file)
+    if as_json:
+        _emit_json({k: v for k, v in report.items() if k != "fingerprint"})
+    else:
+        for line in report.get("summary", []):
+            err.print(line, soft_wrap=True, markup=False)
+        err.print({"same": "[green]same data[/]",
+                   "same_rows_different_order": "[green]same rows[/], in a different order"}
+                  .get(report["status"], "[red]different data[/]"))
+    sys.exit(EXIT_OK if report["status"] != "different" else EXIT_CHECK_FAILED)
+
+
+@main.command()
+@click.argument("bundle", type=click.Path(file_okay=False))
+@click.argument("data_file", metavar="DATA", type=click.Path(dir_okay=False))
+@click.option("--json", "as_json", is_flag=True)
+@click.option("--no-report", is_flag=True, help="Do not refresh BUNDLE/report.html.")
+def drift(bundle: str, data_file: str, as_json: bool, no_report: bool) -> None:
+    """Compare DATA (CSV/Parquet, streamed) with the training profile in BUNDLE: PSI, KS,
+    out-of-range and unseen-category rates per column, and a verdict (PSI 0.1 moderate,
+    0.25 major, beyond sampling noise).
+
+    Exit status 1 on major drift in any column, 0 otherwise (for cron and CI).
+
+    \b
+    Example:
+      staticml drift dist/churn last_week.parquet --json
+    """
+    from . import api
+
+    report = _run(api.drift, bundle, data_file, write_report=not no_report)
+    if as_json:
+        _emit_json(report)
+    else:
+        t = Table("column", "PSI", "adjusted", "KS", "out of range / unseen", "missing",
+                  "verdict", title=f"drift of {report['rows']} rows vs "
+                                   f"{report['training_rows']} training rows")
+        colour = {"none": "green", "moderate": "yellow", "major": "red"}
+        for c in report["columns"]:
+            odd = c.get("out_of_range_rate", c.get("unseen_rate"))
+            t.add_row(c["name"], _num(c["psi"]), _num(c["psi_adjusted"]), _num(c["ks"]),
+                      _num(odd), _num(c["missing_rate"]),
+                      f"[{colour.get(c['verdict'], 'white')}]{c['verdict']}[/]")
+        err.print(t)
+        err.print(f"verdict: {report['verdict']}"
+                  + (f" ({', '.join(report['drifted'])})" if report["drifted"] else ""))
+    sys.exit(EXIT_CHECK_FAILED if report["verdict"] == "major" else EXIT_OK)
+
+
+def _num(v: Any) -> str:
+    return "-" if v is None else f"{v:.3g}"
 
 
 @main.command()

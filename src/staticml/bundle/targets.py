@@ -68,15 +68,9 @@ def resolve(requested: list[str] | tuple[str, ...]) -> list[str]:
 
 
 def _library(ctx: BuildContext, target: str) -> dict:
-    from ..toolchain import compilers
+    from ..toolchain.compilers import build_target
 
-    if target == host_target():  # the system compiler when there is one
-        compiler = compilers.find_compiler()
-        rel = f"lib/{target}/{compilers.library_filename(ctx.name)}"
-        (ctx.root / rel).parent.mkdir(parents=True, exist_ok=True)
-        info = compilers.build_shared(compiler, ctx.c_source, ctx.include_dir, ctx.root / rel)
-        return {"platform": target, "path": rel, "files": [rel], **info}
-    return compilers.build_target(target, ctx.c_source, ctx.include_dir, ctx.root, ctx.name)
+    return build_target(target, ctx.c_source, ctx.include_dir, ctx.root, ctx.name)
 
 
 def _wasm(ctx: BuildContext, target: str) -> dict:

@@ -219,6 +219,17 @@ class Artifact:
             self._violations.reset()
         return report
 
+    def drift(self, X: Any) -> dict:
+        """PSI, KS, out-of-range and unseen rates of rows ``X`` against the training profile
+        compiled into the bundle, per column, with a verdict (``staticml.data.drift``)."""
+        from ..data.drift import drift
+
+        prof = (self.manifest.get("training_data") or {}).get("profile")
+        if prof is None:
+            raise ArtifactError("this bundle has no training profile; rebuild it")
+        return drift(prof, X if hasattr(X, "columns") or isinstance(X, (str, Path))
+                     else self.encode(X))
+
     # -- metadata -------------------------------------------------------------------
     @property
     def schema(self) -> dict:

@@ -8,10 +8,20 @@ Parity flags: no fast-math and no floating-point contraction (an FMA rounds once
 the model's library rounds twice), a baseline CPU for zig (``-march=native`` changed
 results in the cross-target probe), and ``-nostdlib`` so the library imports nothing:
 the runtime needs no libc or libm, and the link fails loudly if a stray call sneaks in.
+
+Cross targets (``build_target``): the host platform keeps the system compiler exactly as
+``build_shared`` always did; every other platform is ``python -m ziglang cc -target T``
+with the registry's triple and explicit CPU (``toolchain/targets.py``), the same parity
+flags, ``-s`` to strip, and zig's cache inside staticml's cache dir. All libraries are
+libc-free, which is what keeps a cold cross build at ~0.1-0.4 s: zig never has to build a
+C runtime (MinGW's takes ~67 s). Windows gets its entry point and stack probe from a tiny
+generated C file instead (``targets.WINDOWS_DLL_SUPPORT``).
 """
 
 from __future__ import annotations
 
+import hashlib
+import importlib
 import os
 import platform
 import shlex
@@ -20,9 +30,11 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 from ..errors import ToolchainError
+from .targets import Target, get_target
 
 COMMON_FLAGS = (
     "-std=c99", "-O2", "-fPIC", "-shared", "-ffp-contract=off", "-fno-fast-math",
@@ -72,9 +84,20 @@ def _zig() -> Compiler:
             "no C compiler found: install one (e.g. apt-get install gcc) or the ziglang "
             "package (pip install ziglang), or set STATICML_CC") from None
     argv = [sys.executable, "-m", "ziglang", "cc"]
-    res = subprocess.run([sys.executable, "-m", "ziglang", "version"], capture_output=True,
+    return Compiler(tuple(argv), "zig", _zig_version(sys.executable))
+
+
+@lru_cache(maxsize=None)
+def _zig_version(python: str) -> str:
+    """zig's version (one subprocess per interpreter, not one per build)."""
+    res = subprocess.run([python, "-m", "ziglang", "version"], capture_output=True,
                          text=True, env=_zig_env())
-    return Compiler(tuple(argv), "zig", res.stdout.strip())
+    return res.stdout.strip()
+
+
+def zig_compiler() -> Compiler:
+    """``python -m ziglang cc``; ``ToolchainError`` says how to install it if missing."""
+    return _zig()
 
 
 def _zig_env() -> dict[str, str]:
@@ -150,3 +173,93 @@ def native_platform() -> str:
     osname = {"linux": "linux", "darwin": "macos", "win32": "windows"}.get(sys.platform,
                                                                             sys.platform)
     return f"{osname}-{machine}"
+
+
+# -- cross targets -------------------------------------------------------------------------
+
+ZIG_FLAGS = (*COMMON_FLAGS, "-s")
+
+
+def build_target(target: str | Target, source: Path, include_dir: Path, root: Path, name: str,
+                 toolchain: str | None = None) -> dict:
+    """Build ``target``'s library of ``source`` into bundle ``root``; returns its record.
+
+    The record is what the manifest stores under ``targets[target]``: ``platform``,
+    ``path`` (bundle-relative main file), ``files`` (every file written, to be hashed),
+    ``toolchain``, ``flags`` and ``seconds``, plus ``import_library`` for Windows and
+    ``triple`` for zig builds. ``toolchain="zig"`` forces zig for the host target too (the
+    default there is the system compiler, as ``build_shared`` chooses it).
+    """
+    t = get_target(target)
+    if t.builder is not None:
+        return _build_with_builder(t, Path(source), Path(include_dir), Path(root), name)
+    if t.name == native_platform() and toolchain != "zig":
+        compiler = find_compiler()
+        if compiler.kind != "zig":
+            rel = t.library_path(name)
+            (Path(root) / rel).parent.mkdir(parents=True, exist_ok=True)
+            info = build_shared(compiler, Path(source), Path(include_dir), Path(root) / rel)
+            return {"platform": t.name, "path": rel, "files": [rel], **info}
+    return _zig_build(t, Path(source), Path(include_dir), Path(root), name)
+
+
+def zig_target_flags(target: str | Target, name: str, root: Path | None = None) -> list[str]:
+    """Every flag of a zig build of ``target`` (``root`` places the Windows import library)."""
+    t = get_target(target)
+    flags = ["-target", t.triple, f"-mcpu={t.cpu}", *ZIG_FLAGS, *t.render_flags(name)]
+    implib = t.import_library_path(name)
+    if implib is not None:
+        flags.append(f"-Wl,--out-implib,{Path(root) / implib if root else implib}")
+    return flags
+
+
+def _zig_build(t: Target, source: Path, include_dir: Path, root: Path, name: str) -> dict:
+    zig = _zig()
+    rel = t.library_path(name)
+    out = root / rel
+    out.parent.mkdir(parents=True, exist_ok=True)
+    flags = zig_target_flags(t, name, root)
+    extra = [str(support_source_file(t.support_source))] if t.support_source else []
+    argv = [*zig.argv, *flags, f"-I{include_dir}", str(source), *extra, "-o", str(out)]
+    start = time.perf_counter()
+    res = subprocess.run(argv, capture_output=True, text=True, env=_zig_env())
+    seconds = time.perf_counter() - start
+    if res.returncode != 0:
+        raise ToolchainError(f"{zig.description} failed to build {rel} from {source.name} "
+                             f"for {t.triple}:\n{res.stderr.strip()[-4000:]}")
+    files = [rel]
+    implib = t.import_library_path(name)
+    if implib is not None:
+        if not (root / implib).is_file():
+            raise ToolchainError(f"{zig.description} built {rel} but wrote no import library "
+                                 f"{implib}")
+        files.append(implib)
+    rec = {"platform": t.name, "path": rel, "files": files, "import_library": implib,
+           "toolchain": zig.description, "triple": t.triple, "flags": zig_target_flags(t, name),
+           "seconds": round(seconds, 3)}
+    if t.support_source:  # compiled in next to NAME.c: say which, so the build is reproducible
+        rec["support_source"] = f"staticml.toolchain.targets ({Path(extra[0]).name})"
+    return rec
+
+
+def support_source_file(text: str) -> Path:
+    """A content-addressed copy of a support C file in the cache (stable path: zig caches it)."""
+    digest = hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+    path = cache_dir() / "support" / f"support-{digest}.c"
+    if not path.is_file():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, path)
+    return path
+
+
+def _build_with_builder(t: Target, source: Path, include_dir: Path, root: Path,
+                        name: str) -> dict:
+    """Targets with their own builder (wasm): imported only when that target is built."""
+    module, _, func = t.builder.partition(":")
+    build = getattr(importlib.import_module(module), func)
+    rel = t.library_path(name)
+    (root / rel).parent.mkdir(parents=True, exist_ok=True)
+    info = build(source, include_dir, root / rel, name)
+    return {"platform": t.name, "path": rel, "files": [rel], **info}

@@ -27,11 +27,13 @@ CANNOT_REFUSE = ("onnx",)
 
 
 def _structure(root: Path, manifest: dict, target: str) -> dict:
+    from ..backends.c.render import API_FUNCTIONS
     from ..bundle import manifest as mf
     from .binaries import check_binary, inspect_binary
 
     path = mf.resolve(root, manifest["targets"][target]["path"])
-    problems = check_binary(path, target, manifest["name"])
+    name = manifest["name"]
+    problems = check_binary(path, target, name, api=[f"{name}_{fn}" for fn in API_FUNCTIONS])
     info = inspect_binary(path, target, manifest["name"])
     return {"problems": problems, "info": info}
 

@@ -24,7 +24,9 @@ ABI_VERSION = 1
 # export lists and the binary checks of every target take it from here.
 API_FUNCTIONS = ("predict", "predict_batch", "predict_matrix", "strerror", "schema_json",
                  "version_json", "abi_version", "schema_hash", "contract_check",
-                 "contract_count")
+                 "contract_count", "monitor_init", "monitor_observe", "monitor_observe_matrix",
+                 "monitor_rows", "monitor_psi", "monitor_psi_adjusted", "monitor_verdict",
+                 "monitor_missing_rate", "monitor_out_of_range")
 
 _FN = {"identity": "SM_IDENTITY", "relu": "SM_RELU", "tanh": "SM_TANH", "logistic": "SM_LOGISTIC",
        "exp": "SM_EXP", "exp2": "SM_EXP2", "negate": "SM_NEGATE"}
@@ -305,16 +307,26 @@ def _head_code(graph: Graph) -> tuple[list[str], list[str]]:
 
 
 def render(graph: Graph, name: str, schema_json: str, version_json: str, banner: str,
-           contract: Contract | None = None, schema_hash: str = "") -> CSources:
+           contract: Contract | None = None, schema_hash: str = "",
+           profile: dict | None = None) -> CSources:
     """``contract`` (default: every value accepted) is compiled into NAME_contract_check and,
-    under policy "error", into every predict function."""
+    under policy "error", into every predict function; ``profile`` (the training profile,
+    ``staticml.data.profile``) into the drift monitor ``NAME_monitor``."""
+    from .monitor import render_monitor
     fields = _fields(graph)
     contract = contract or Contract.from_records(
         [{"name": c.name, "dtype": c.dtype, "vocabulary": list(c.vocabulary),
           "categories": list(c.vocabulary)} for c in graph.inputs], policy="ignore")
-    return CSources(_header(graph, name, fields, banner, contract),
-                    _source(graph, name, fields, schema_json, version_json, banner, contract,
-                            schema_hash))
+    header = _header(graph, name, fields, banner, contract)
+    source = _source(graph, name, fields, schema_json, version_json, banner, contract,
+                     schema_hash)
+    if profile is not None:
+        decls, code = render_monitor(profile, graph.inputs, name)
+        tail = "#ifdef __cplusplus\n}\n#endif"
+        cut = header.rindex(tail)
+        header = header[:cut] + decls + "\n" + header[cut:]
+        source += "\n/* ===== drift monitor ===== */\n" + code
+    return CSources(header, source)
 
 
 def _contract_code(graph: Graph, contract: Contract) -> list[str]:
