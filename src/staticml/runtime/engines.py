@@ -88,11 +88,24 @@ def _onnx(root: Path, manifest: dict, target: str) -> Engine:
     return OnnxEngine(mf.resolve(root, rec["path"]), manifest["outputs"]["n_outputs"])
 
 
+def _wheel(root: Path, manifest: dict, target: str) -> Engine:
+    from ..bundle.wheel import package_name
+    from .wheel import WheelEngine
+
+    host = native_platform()
+    wheels = manifest["targets"][target].get("wheels", {})
+    if host not in wheels:
+        raise RunnerUnavailable(f"no wheel for this platform ({host}); wheels were built for "
+                                f"{sorted(wheels)}")
+    return WheelEngine(mf.resolve(root, wheels[host]["path"]), package_name(manifest["name"]),
+                       manifest["outputs"]["n_outputs"])
+
+
 # Engines that run a target; "wasm32/node" runs the same .wasm through the ES module.
 OPENERS = {
     "linux-x86_64": _cross, "linux-aarch64": _cross, "windows-x86_64": _cross,
     "macos-arm64": _macos, "macos-x86_64": _macos,
-    "wasm32": _wasm, "wasm32/node": _node, "java": _java, "onnx": _onnx,
+    "wasm32": _wasm, "wasm32/node": _node, "java": _java, "onnx": _onnx, "python": _wheel,
 }
 
 
