@@ -140,7 +140,8 @@ class _Moments:
         if x.size == 0:
             return
         nb, mb = x.size, float(x.mean())
-        m2b = float(np.square(x - mb).sum())
+        with np.errstate(over="ignore"):  # |x| near DBL_MAX: std becomes inf -> null
+            m2b = float(np.square(x - mb).sum())
         n = self.n + nb
         delta = mb - self.mean
         self.mean += delta * nb / n

@@ -1,0 +1,1 @@
+"""Java target: the model as one dependency-free Java class (``render.render_java``)."""
