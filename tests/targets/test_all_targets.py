@@ -20,7 +20,10 @@ from .zoo import ZOO
 
 pytestmark = [pytest.mark.cross, pytest.mark.filterwarnings("ignore::UserWarning")]
 HOST = host_target()
-ONNX_TOL = 1e-9  # absolute, every output; onnxruntime's Exp/Tanh/MatMul are not C's
+# ONNX against the original model: the build's tolerance (1e-9; XGBoost's float32 outputs
+# scale it to ~1e-6), since onnxruntime's Exp/Tanh/MatMul are not C's; against the host
+# library it must stay within a few ulps of double rounding.
+ONNX_MAX_ULPS = 1 << 12
 
 
 def _check(parity: dict) -> None:
@@ -39,7 +42,8 @@ def _check(parity: dict) -> None:
         assert rep["passed"] and rep["label_mismatches"] == 0, (target, rep)
         assert rep["error_mismatches"] == 0, target
         if target == "onnx":
-            assert max(rep["max_abs_diff"].values(), default=0.0) <= ONNX_TOL, rep
+            assert max(rep["max_abs_diff"].values(), default=0.0) <= rep["tolerance"], rep
+            assert rep["bits"]["max_ulps"] <= ONNX_MAX_ULPS, rep["bits"]
         else:
             assert rep["bits"]["identical"], (target, rep["bits"])
 

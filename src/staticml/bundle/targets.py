@@ -90,10 +90,9 @@ def _wasm(ctx: BuildContext, target: str) -> dict:
 
 
 def _java(ctx: BuildContext, target: str) -> dict:
-    import shutil
-
     from ..backends.java.render import render_java
-    from ..toolchain.javac import build_jar
+    from ..errors import ToolchainError
+    from ..toolchain.javac import build_jar, find_jdk_tool
 
     files = render_java(ctx.graph, ctx.name, ctx.schema_json, ctx.version_json, ctx.banner)
     for rel, text in files.items():
@@ -103,7 +102,9 @@ def _java(ctx: BuildContext, target: str) -> dict:
     main_class = _java_main_class(written)
     rec: dict = {"platform": "jvm", "path": written[0], "files": written,
                  "main_class": main_class}
-    if shutil.which("javac") is None:
+    try:
+        find_jdk_tool("javac")
+    except ToolchainError:
         rec["jar"] = None
         rec["note"] = "javac not found: Java source only (install a JDK to get the .jar)"
         return rec

@@ -64,16 +64,18 @@ def _node(root: Path, manifest: dict, target: str) -> Engine:
 
 
 def _java(root: Path, manifest: dict, target: str) -> Engine:
-    import shutil
-
+    from ..errors import ToolchainError
+    from ..toolchain.javac import find_jdk_tool
     from .java import JavaEngine
 
     rec = manifest["targets"][target]
     if not str(rec["path"]).endswith(".jar"):
         raise RunnerUnavailable("the bundle has Java source but no .jar (javac was missing "
                                 "at build time)")
-    if shutil.which("java") is None:
-        raise RunnerUnavailable("java is not installed (apt-get install openjdk-17-jre-headless)")
+    try:
+        find_jdk_tool("java")
+    except ToolchainError as exc:
+        raise RunnerUnavailable(str(exc)) from None
     return JavaEngine(mf.resolve(root, rec["path"]), rec["main_class"],
                       manifest["outputs"]["n_outputs"])
 
