@@ -79,6 +79,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from ..errors import InputError
+from .io import _kind
 
 FORMAT = "staticml.fingerprint/1"
 SKETCH_BUCKETS = 512         # row sketch
@@ -395,15 +396,6 @@ def _is_frame(x: Any) -> bool:
     return type(x).__module__.startswith("pandas") and hasattr(x, "columns")
 
 
-def _file_kind(path: Path) -> str:
-    suffix = path.suffix.lower()
-    if suffix in (".csv", ".txt", ".tsv"):
-        return "csv"
-    if suffix in (".parquet", ".pq"):
-        return "parquet"
-    raise InputError(f"{path.name}: unknown data format {suffix!r}; use .csv or .parquet")
-
-
 def _csv_options(path: Path):
     delimiter = "\t" if path.suffix.lower() == ".tsv" else ","
     return (pacsv.ReadOptions(block_size=CSV_BLOCK), pacsv.ParseOptions(delimiter=delimiter))
@@ -415,7 +407,7 @@ def source_columns(source: Any) -> list[str]:
         return [str(c) for c in source.columns]
     path = _as_path(source)
     try:
-        if _file_kind(path) == "parquet":
+        if _kind(path) == "parquet":
             return _parquet_columns(pq.ParquetFile(path))
         ropts, popts = _csv_options(path)
         with pacsv.open_csv(path, read_options=ropts, parse_options=popts) as reader:
@@ -518,7 +510,7 @@ def _batches(source: Any, columns: Sequence[str] | None,
         return
     path = _as_path(source)
     try:
-        if _file_kind(path) == "parquet":
+        if _kind(path) == "parquet":
             # Without pre-buffering and reader threads pyarrow holds ~one row group, not
             # the ~whole file it otherwise reads ahead (measured: 56 MB vs 270 MB of Arrow
             # memory for a 0.24 GB file), and is no slower with the hashing as bottleneck.

@@ -14,7 +14,6 @@ report is written at the end of a build and must not be what breaks it.
 
 from __future__ import annotations
 
-import math
 import os
 import tempfile
 from html import escape
@@ -89,14 +88,7 @@ def _e(v: Any) -> str:
     return escape("" if v is None else str(v), quote=True)
 
 
-def _num(v: Any) -> float | None:
-    if isinstance(v, bool) or not isinstance(v, (int, float)):
-        return None
-    try:
-        f = float(v)
-    except OverflowError:  # an int beyond float range
-        return None
-    return f if math.isfinite(f) else None
+_num = svg._finite  # a finite float, or None for null/strings/NaN/huge ints
 
 
 def _g(v: Any, digits: int = 6) -> str:

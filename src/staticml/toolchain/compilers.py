@@ -107,6 +107,16 @@ def _zig_env() -> dict[str, str]:
     return env
 
 
+def run_zig(zig: Compiler, argv: list[str], what: str) -> float:
+    """Run a zig command in staticml's zig cache; seconds taken, or ToolchainError."""
+    start = time.perf_counter()
+    res = subprocess.run(argv, capture_output=True, text=True, env=_zig_env())
+    if res.returncode != 0:
+        raise ToolchainError(f"{zig.description} failed to {what}:\n"
+                             f"{res.stderr.strip()[-4000:]}")
+    return time.perf_counter() - start
+
+
 def find_compiler() -> Compiler:
     if os.environ.get("STATICML_TOOLCHAIN") == "zig":
         return _zig()
@@ -221,12 +231,7 @@ def _zig_build(t: Target, source: Path, include_dir: Path, root: Path, name: str
     flags = zig_target_flags(t, name, root)
     extra = [str(support_source_file(t.support_source))] if t.support_source else []
     argv = [*zig.argv, *flags, f"-I{include_dir}", str(source), *extra, "-o", str(out)]
-    start = time.perf_counter()
-    res = subprocess.run(argv, capture_output=True, text=True, env=_zig_env())
-    seconds = time.perf_counter() - start
-    if res.returncode != 0:
-        raise ToolchainError(f"{zig.description} failed to build {rel} from {source.name} "
-                             f"for {t.triple}:\n{res.stderr.strip()[-4000:]}")
+    seconds = run_zig(zig, argv, f"build {rel} from {source.name} for {t.triple}")
     files = [rel]
     implib = t.import_library_path(name)
     if implib is not None:

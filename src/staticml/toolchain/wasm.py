@@ -24,13 +24,11 @@ Why these flags:
 from __future__ import annotations
 
 import re
-import subprocess
-import time
 from pathlib import Path
 
 from ..backends.c.render import API_FUNCTIONS
 from ..errors import ToolchainError
-from .compilers import _zig, _zig_env
+from .compilers import _zig, run_zig
 
 WASM_TARGET = "wasm32-freestanding"
 EXPORTED_FUNCTIONS = API_FUNCTIONS
@@ -79,11 +77,6 @@ def build_wasm(source: Path, include_dir: Path, out: Path, name: str) -> dict:
     flags = wasm_flags(name, stack)
     out.parent.mkdir(parents=True, exist_ok=True)
     argv = [*zig.argv, *flags, f"-I{include_dir}", str(source), "-o", str(out)]
-    start = time.perf_counter()
-    res = subprocess.run(argv, capture_output=True, text=True, env=_zig_env())
-    seconds = time.perf_counter() - start
-    if res.returncode != 0:
-        raise ToolchainError(f"{zig.description} failed to build {out.name} from {source.name} "
-                             f"for {WASM_TARGET}:\n{res.stderr.strip()[-4000:]}")
+    seconds = run_zig(zig, argv, f"build {out.name} from {source.name} for {WASM_TARGET}")
     return {"toolchain": zig.description, "target": WASM_TARGET, "flags": flags,
             "stack_size": stack, "seconds": round(seconds, 3)}
