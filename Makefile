@@ -30,6 +30,9 @@ bench: $(BIN)/python
 	$(BIN)/pip install -e '.[test,bench]'
 	$(BIN)/python bench/pipelines.py
 	$(BIN)/python bench/trees.py
+	$(BIN)/python bench/wasm_latency.py
+	$(BIN)/python bench/java_latency.py
+	$(BIN)/python bench/target_builds.py
 
 clean:
 	rm -rf $(VENV) dist build .pytest_cache
