@@ -78,6 +78,14 @@ def test_count_policy_counts_and_predicts(lr, tmp_path) -> None:
     assert rep["by_column"]["age"] == {"out_of_range": 1}
     assert rep["by_column"]["region"] == {"unseen_category": 1}
     assert art.check(bad)["by_column"]["income"]["unexpected_missing"] == 1
+    # the one-row paths (one C call that predicts and counts) count as well
+    art.violations(reset=True)
+    art.predict(bad.iloc[:1])
+    art.predict_one(bad.iloc[1].to_dict())
+    art.predict_one(bad.iloc[5].to_dict())
+    rep = art.violations()
+    assert rep["rows"] == 3 and rep["rows_with_violations"] == 2
+    assert rep["by_column"] == {"age": {"out_of_range": 1}, "region": {"unseen_category": 1}}
 
 
 def test_error_policy_refuses_and_names_the_column(lr, tmp_path) -> None:

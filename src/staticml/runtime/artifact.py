@@ -67,6 +67,8 @@ class Artifact:
         self._violations = ContractCounter(self._encoder.names)
         self._count = policy == "count"
         self._counter = getattr(library, "contract_count", None)
+        self._one_counted = (library.predict_row_counted
+                             if getattr(library, "_counted", None) is not None else None)
 
     # -- loading --------------------------------------------------------------------
     @classmethod
@@ -117,17 +119,28 @@ class Artifact:
     def _outputs(self, X: Any, cols: slice | None = None) -> np.ndarray:
         """Output-layout rows (``[:, cols]`` if given); raises on any refused row."""
         x = self._encoder.encode(X)
-        if self._count:
-            self._count_violations(x)
-        if x.shape[0] == 1:  # latency path: no numpy reductions, one copy
-            out, code = self._lib.predict_row(x, cols)
+        if x.shape[0] == 1:  # latency path: no numpy reductions, one copy, one C call
+            out, code = self._predict_one_row(x, cols)
             if code:
                 self._raise(np.array([code], dtype=np.int32), x)
             return out
+        if self._count:
+            self._count_violations(x)
         out, status = self._lib.predict_matrix(x)
         if status.any():
             self._raise(status, x)
         return out if cols is None else out[:, cols]
+
+    def _predict_one_row(self, x: np.ndarray, cols: slice | None = None
+                         ) -> tuple[np.ndarray, int]:
+        if not self._count:
+            return self._lib.predict_row(x, cols)
+        if self._one_counted is None:
+            self._count_violations(x)
+            return self._lib.predict_row(x, cols)
+        out, code, bad, counts = self._one_counted(x, cols)
+        self._violations.add_counts(1, bad, counts)
+        return out, code
 
     def _raise(self, status: np.ndarray, x: np.ndarray) -> None:
         bad = np.flatnonzero(status)
@@ -178,9 +191,7 @@ class Artifact:
     # -- single rows (the natural input of an online application) ------------------
     def _one(self, row: Mapping[str, Any]) -> np.ndarray:
         x = self._encoder.encode_dict(row)[None, :]
-        if self._count:
-            self._count_violations(x)
-        out, code = self._lib.predict_row(x)
+        out, code = self._predict_one_row(x)
         if code:
             self._raise(np.array([code], dtype=np.int32), x)
         return out[0]

@@ -36,6 +36,12 @@ class NativeLibrary:
             count.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_void_p]
             count.restype = ctypes.c_size_t
         self._count = count
+        counted = getattr(self._lib, f"{name}_predict_matrix_counted", None)
+        if counted is not None:
+            counted.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_void_p,
+                                ctypes.c_void_p, ctypes.c_void_p]
+            counted.restype = ctypes.c_size_t
+        self._counted = counted
         # One-row calls are the latency-critical case: per-thread fixed buffers whose
         # addresses are computed once (numpy's .ctypes.data costs ~1 us per access).
         self._tls = threading.local()
@@ -55,24 +61,38 @@ class NativeLibrary:
         self._predict(px, 1, po, ps)
         return (out1.copy() if cols is None else out1[:, cols].copy()), int(st1[0])
 
-    def contract_count(self, x: np.ndarray) -> tuple[int, np.ndarray | None]:
-        """Rows of ``x`` violating the input contract, and counts (n_inputs x 3) when any.
-
-        One C call: the common case (no violation) costs about as much as a no-op call."""
-        tls = self._tls
+    def _counts(self) -> tuple:
         try:
-            counts, pc = tls.counts
+            return self._tls.counts
         except AttributeError:
             counts = np.zeros((self.n_inputs, 3), dtype=np.uint64)
-            tls.counts = counts, pc = counts, _address(counts)
+            self._tls.counts = (counts, _address(counts))
+            return self._tls.counts
+
+    @staticmethod
+    def _take_counts(counts: np.ndarray) -> np.ndarray:
+        got = counts.astype(np.int64)
+        counts[:] = 0
+        return got
+
+    def contract_count(self, x: np.ndarray) -> tuple[int, np.ndarray | None]:
+        """Rows of ``x`` violating the input contract, and counts (n_inputs x 3) when any."""
+        counts, pc = self._counts()
         if not (x.dtype == np.float64 and x.flags.c_contiguous):
             x = np.ascontiguousarray(x, dtype=np.float64)
         bad = self._count(_address(x), x.shape[0], pc)
-        if not bad:
-            return 0, None
-        got = counts.astype(np.int64)
-        counts[:] = 0
-        return int(bad), got
+        return (int(bad), self._take_counts(counts)) if bad else (0, None)
+
+    def predict_row_counted(self, x: np.ndarray, cols: slice | None = None
+                            ) -> tuple[np.ndarray, int, int, np.ndarray | None]:
+        """``predict_row`` and ``contract_count`` in one foreign call (the latency path
+        under policy "count"): outputs, status, violating rows (0/1), counts if any."""
+        x1, out1, st1, px, po, ps = self._one_row_buffers()
+        counts, pc = self._counts()
+        x1[...] = x
+        bad = self._counted(px, 1, po, ps, pc)
+        out = out1.copy() if cols is None else out1[:, cols].copy()
+        return out, int(st1[0]), int(bad), (self._take_counts(counts) if bad else None)
 
     def predict_matrix(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Run rows ``x`` (n × n_inputs float64, C order); returns (outputs, status)."""

@@ -24,7 +24,7 @@ ABI_VERSION = 1
 # export lists and the binary checks of every target take it from here.
 API_FUNCTIONS = ("predict", "predict_batch", "predict_matrix", "strerror", "schema_json",
                  "version_json", "abi_version", "schema_hash", "contract_check",
-                 "contract_count", "monitor_init", "monitor_observe", "monitor_observe_matrix",
+                 "contract_count", "predict_matrix_counted", "monitor_init", "monitor_observe", "monitor_observe_matrix",
                  "monitor_rows", "monitor_psi", "monitor_psi_adjusted", "monitor_verdict",
                  "monitor_missing_rate", "monitor_out_of_range")
 
@@ -459,6 +459,10 @@ def _header(graph: Graph, name: str, fields: list[str], banner: str, contract: C
         "   the rows out of range, with an unseen category, missing where training had none",
         "   (added to what it holds). Returns the number of rows with any violation. */",
         f"{N}_API size_t {name}_contract_count(const double *x, size_t n, uint64_t *counts);",
+        f"/* {name}_predict_matrix and {name}_contract_count in one call (for bindings: one",
+        "   foreign call per prediction); returns the number of rows with a violation. */",
+        f"{N}_API size_t {name}_predict_matrix_counted(const double *x, size_t n, double *out,",
+        "                                             int32_t *status, uint64_t *counts);",
         "", "#ifdef __cplusplus", "}", "#endif", f"#endif /* {N}_H */", ""]
     return "\n".join(lines)
 
@@ -584,6 +588,12 @@ def _source(graph: Graph, name: str, fields: list[str], schema_json: str, versio
         f"        for (i = 0; i < {graph.n_inputs}; i++)",
         "            if (kinds[i] != 0) counts[i * 3 + kinds[i] - 1]++;",
         "    }",
+        "    return bad;",
+        "}", "",
+        f"size_t {name}_predict_matrix_counted(const double *x, size_t n, double *out, "
+        "int32_t *status, uint64_t *counts) {",
+        f"    size_t bad = {name}_contract_count(x, n, counts);",
+        f"    (void){name}_predict_matrix(x, n, out, status);",
         "    return bad;",
         "}", "",
     ]
