@@ -37,6 +37,7 @@ from staticml.bundle import wheel as wh
 from staticml.errors import BuildError
 from staticml.toolchain import compilers
 from staticml.toolchain.compilers import native_platform
+from staticml.runtime.wheel import clean_env  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from targets.zoo import N_TRAIN, _frame, ridge_regression  # noqa: E402
@@ -350,14 +351,6 @@ def test_a_macos_library_newer_than_its_tag_is_refused(cross_bundle, tmp_path):
 
 
 # -- installed in a fresh venv --------------------------------------------------------------
-def _clean_env() -> dict[str, str]:
-    """No PIP_*/PYTHON* settings from this machine: pip sees only what the test gives it."""
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("PIP_", "PYTHON", "VIRTUAL_ENV"))}
-    env["PIP_CONFIG_FILE"] = os.devnull
-    return env
-
-
 @pytest.fixture(scope="module")
 def venv(bundles, tmp_path_factory) -> dict:
     """A fresh venv whose only extra package is this interpreter's numpy (via a .pth file
@@ -366,12 +359,12 @@ def venv(bundles, tmp_path_factory) -> dict:
         _unavailable(f"no wheel platform tag for this host ({HOST})")
     base = tmp_path_factory.mktemp("venv")
     subprocess.run([sys.executable, "-m", "venv", str(base / "env")], check=True,
-                   env=_clean_env(), capture_output=True)
+                   env=clean_env(), capture_output=True)
     python = base / "env" / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
     probe = json.loads(subprocess.check_output(
         [str(python), "-I", "-c", "import json, sys, sysconfig; print(json.dumps("
          "[sys.version_info[:2], sysconfig.get_paths()['purelib'], "
-         "sysconfig.get_paths()['platlib']]))"], env=_clean_env(), text=True))
+         "sysconfig.get_paths()['platlib']]))"], env=clean_env(), text=True))
     if tuple(probe[0]) != sys.version_info[:2]:
         _unavailable("the venv's Python differs from this one: this numpy cannot load there")
     numpy_dist = importlib.metadata.distribution("numpy")
@@ -391,9 +384,9 @@ def venv(bundles, tmp_path_factory) -> dict:
         wheels.append(str(whl))
     res = subprocess.run([str(python), "-m", "pip", "install", "--no-index", "--no-cache-dir",
                           "--disable-pip-version-check", *wheels],
-                         env=_clean_env(), capture_output=True, text=True)
+                         env=clean_env(), capture_output=True, text=True)
     assert res.returncode == 0, res.stdout + res.stderr
-    check = subprocess.run([str(python), "-m", "pip", "check"], env=_clean_env(),
+    check = subprocess.run([str(python), "-m", "pip", "check"], env=clean_env(),
                            capture_output=True, text=True)
     assert check.returncode == 0, check.stdout + check.stderr
     return {"python": python, "platlib": Path(probe[2]), "work": base}
@@ -493,7 +486,7 @@ def child(venv, bundles) -> tuple[dict, dict]:
     (work / "child.py").write_text(CHILD)
     host_site = str(Path(pd.__file__).resolve().parents[1])
     res = subprocess.run([str(venv["python"]), "-I", str(work / "child.py"), str(work),
-                          host_site], env=_clean_env(), capture_output=True, text=True)
+                          host_site], env=clean_env(), capture_output=True, text=True)
     assert res.returncode == 0, res.stdout + res.stderr
     with np.load(work / "out.npz") as npz:
         arrays = {k: npz[k] for k in npz.files}
@@ -590,7 +583,7 @@ def test_installed_wheel_refuses_a_modified_library(venv, tmp_path):
             [str(venv["python"]), "-I", "-c",
              f"import sys; sys.path.insert(0, {str(copy.parent)!r}); import ridge; "
              "assert ridge.__file__.startswith(sys.path[0]), ridge.__file__"],
-            env=_clean_env(), capture_output=True, text=True)
+            env=clean_env(), capture_output=True, text=True)
         if tampered:
             assert res.returncode != 0
             assert "does not match the sha256 recorded in this package" in res.stderr

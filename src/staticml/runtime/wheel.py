@@ -36,7 +36,7 @@ with open(sys.argv[3], "wb") as f:
 """
 
 
-def _clean_env() -> dict[str, str]:
+def clean_env() -> dict[str, str]:
     """No PIP_*/PYTHON* settings of this machine: pip sees only what we give it."""
     env = {k: v for k, v in os.environ.items()
            if not k.startswith(("PIP_", "PYTHON", "VIRTUAL_ENV"))}
@@ -48,11 +48,11 @@ def fresh_venv(base: Path) -> Path:
     """A new venv under ``base`` that sees this interpreter's numpy and nothing else;
     returns its python."""
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(base / "env")],
-                   check=True, env=_clean_env(), capture_output=True)
+                   check=True, env=clean_env(), capture_output=True)
     python = base / "env" / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
     purelib = subprocess.check_output(
         [str(python), "-I", "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-        env=_clean_env(), text=True).strip()
+        env=clean_env(), text=True).strip()
     dist = importlib.metadata.distribution("numpy")
     site = Path(dist.locate_file(""))
     only = base / "numpy-only"
@@ -80,7 +80,7 @@ class WheelEngine:
             res = subprocess.run(
                 [sys.executable, "-m", "pip", "--python", str(self.python), "install",
                  "--no-index", "--no-deps", "--no-cache-dir", "--disable-pip-version-check",
-                 "--quiet", str(wheel)], env=_clean_env(), capture_output=True, text=True)
+                 "--quiet", str(wheel)], env=clean_env(), capture_output=True, text=True)
             if res.returncode != 0:
                 raise RuntimeError(f"pip install {wheel.name} failed: "
                                    f"{(res.stderr or res.stdout).strip()[-2000:]}")
@@ -92,7 +92,7 @@ class WheelEngine:
         inp, out = self._dir / "in.bin", self._dir / "out.bin"
         write_matrix(inp, x)
         res = subprocess.run([str(self.python), "-I", "-c", _SCRIPT, self.package, str(inp),
-                              str(out)], env=_clean_env(), capture_output=True, text=True)
+                              str(out)], env=clean_env(), capture_output=True, text=True)
         if res.returncode != 0:
             raise RuntimeError(f"the installed wheel failed: {res.stderr.strip()[-2000:]}")
         return read_result(out, x.shape[0], self.n_outputs)
