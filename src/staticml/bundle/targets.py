@@ -90,7 +90,7 @@ def _wasm(ctx: BuildContext, target: str) -> dict:
 
 
 def _java(ctx: BuildContext, target: str) -> dict:
-    from ..backends.java.render import render_java
+    from ..backends.java.render import main_class, render_java
     from ..errors import ToolchainError
     from ..toolchain.javac import build_jar, find_jdk_tool
 
@@ -99,9 +99,9 @@ def _java(ctx: BuildContext, target: str) -> dict:
         (ctx.root / rel).parent.mkdir(parents=True, exist_ok=True)
         (ctx.root / rel).write_text(text, encoding="utf-8")
     written = sorted(files)
-    main_class = _java_main_class(written)
+    main = main_class(ctx.name)
     rec: dict = {"platform": "jvm", "path": written[0], "files": written,
-                 "main_class": main_class}
+                 "main_class": main}
     try:
         find_jdk_tool("javac")
     except ToolchainError:
@@ -109,15 +109,10 @@ def _java(ctx: BuildContext, target: str) -> dict:
         rec["note"] = "javac not found: Java source only (install a JDK to get the .jar)"
         return rec
     jar = f"java/{ctx.name}.jar"
-    rec.update(build_jar(ctx.root / "java", ctx.root / jar, main_class))
+    rec.update(build_jar(ctx.root / "java", ctx.root / jar, main))
     rec["path"] = jar
     rec["files"] = [*written, jar]
     return rec
-
-
-def _java_main_class(paths: list[str]) -> str:
-    src = next(p for p in paths if p.endswith(".java") and "/src/" in p)
-    return src.split("/src/", 1)[1][:-len(".java")].replace("/", ".")
 
 
 def _onnx(ctx: BuildContext, target: str) -> dict:
