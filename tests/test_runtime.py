@@ -42,3 +42,51 @@ def test_numpy_arrays_and_integer_labels(tmp_path):
     assert np.abs(art.decision_function(X) - model.decision_function(X)).max() <= 1e-9
     one = art.predict(X[:1])
     assert one.shape == (1,) and one[0] == model.predict(X[:1])[0]
+
+
+@pytest.fixture(scope="module")
+def mlp_bundle(tmp_path_factory):
+    """An MLP behind a scaler, no imputer: NaN rows are refused row by row."""
+    from sklearn.neural_network import MLPClassifier
+
+    X, y = make_classification(3000, 7, n_informative=5, n_classes=3, random_state=1)
+    model = make_pipeline(StandardScaler(), MLPClassifier((9, 6), max_iter=300,
+                                                          random_state=0)).fit(X, y)
+    out = tmp_path_factory.mktemp("mlp") / "mlp"
+    staticml.build(model, X[:500], out, name="mlp")
+    return model, X, out
+
+
+def test_dense_block_kernel_equals_row_kernel_with_refused_rows_interleaved(mlp_bundle):
+    """NAME_predict_matrix runs dense layers SM_LANES rows at a time; every row must get
+    the bits it gets alone, whatever its neighbours (refused rows, partial lane groups)."""
+    model, X, out = mlp_bundle
+    art = staticml.load(out, threads=1)
+    x = X[:203].copy()  # not a multiple of the lane count or the block size
+    x[[0, 5, 6, 7, 64, 130, 202], 2] = np.nan  # refused rows in and across lane groups
+    outs, status = art.run(x)
+    refused = np.flatnonzero(status)
+    assert refused.tolist() == [0, 5, 6, 7, 64, 130, 202]
+    for r in range(len(x)):
+        one, st = art.run(x[r:r + 1])
+        assert st[0] == status[r]
+        if st[0] == 0:
+            assert one[0].tobytes() == outs[r].tobytes(), f"row {r} differs in a block"
+    ok = np.setdiff1d(np.arange(len(x)), refused)
+    assert np.abs(outs[ok][:, art._proba] - model.predict_proba(x[ok])).max() <= 1e-9
+
+
+def test_threads_do_not_change_results_or_contract_counts(mlp_bundle):
+    """A batch split over threads gives the same bits and the same violation counts."""
+    _, X, out = mlp_bundle
+    x = np.concatenate([X] * 4)  # 12,000 rows: several chunks
+    x[::97, 0] = 1e6  # out of the training range: counted, still predicted
+    got = {}
+    for threads in (1, 3):
+        art = staticml.load(out, threads=threads)
+        got[threads] = (art.predict_proba(x), art.violations())
+    assert got[1][0].tobytes() == got[3][0].tobytes()
+    assert got[1][1] == got[3][1]
+    checked = staticml.load(out).check(x)  # the same rules in numpy, without predicting
+    assert got[1][1]["rows_with_violations"] == checked["rows_with_violations"] >= len(x[::97])
+

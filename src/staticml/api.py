@@ -345,9 +345,13 @@ def _within_contract(graph: Graph, contract: Any, rows: Any, labels: list[str]
     return rows, [labels[i] for i in idx], int((~keep).sum())
 
 
-def load(path: str | Path, target: str = "native") -> Artifact:
-    """Open a bundle after checking every file's sha256 against its manifest."""
-    return Artifact.open(path, target=target)
+def load(path: str | Path, target: str = "native", threads: int | None = None) -> Artifact:
+    """Open a bundle after checking every file's sha256 against its manifest.
+
+    ``threads``: batches of more than a few thousand rows are split over this many threads
+    (default: ``STATICML_THREADS``, else every core this process may use; 1 = the calling
+    thread only). Results do not depend on it: each row is computed by the same code."""
+    return Artifact.open(path, target=target, threads=threads)
 
 
 def verify(path: str | Path, model: Any, X: Any, trust_pickle: bool = False,

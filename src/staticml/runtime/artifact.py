@@ -67,12 +67,16 @@ class Artifact:
         self._violations = ContractCounter(self._encoder.names)
         self._count = policy == "count"
         self._counter = getattr(library, "contract_count", None)
-        self._one_counted = (library.predict_row_counted
-                             if getattr(library, "_counted", None) is not None else None)
+        has_counted = getattr(library, "_counted", None) is not None
+        self._one_counted = library.predict_row_counted if has_counted else None
+        self._batch_counted = library.predict_matrix_counted if has_counted else None
 
     # -- loading --------------------------------------------------------------------
     @classmethod
-    def open(cls, root: str | Path, target: str = "native") -> "Artifact":
+    def open(cls, root: str | Path, target: str = "native",
+             threads: int | None = None) -> "Artifact":
+        """``threads``: how many threads one big batch is split over (native library
+        only; default ``STATICML_THREADS`` or every core this process may use)."""
         root = Path(root)
         manifest = mf.read(root)
         mf.verify_files(root, manifest)
@@ -98,7 +102,7 @@ class Artifact:
         out = manifest["outputs"]
         try:
             lib = NativeLibrary(path, manifest["name"], len(manifest["inputs"]),
-                                out["n_outputs"])
+                                out["n_outputs"], threads=threads)
         except OSError as exc:
             raise ArtifactError(f"cannot load {rec['path']}: {exc}") from None
         if lib.abi_version != manifest.get("abi_version"):
@@ -124,9 +128,13 @@ class Artifact:
             if code:
                 self._raise(np.array([code], dtype=np.int32), x)
             return out
-        if self._count:
-            self._count_violations(x)
-        out, status = self._lib.predict_matrix(x)
+        if self._count and self._batch_counted is not None:
+            out, status, bad, counts = self._batch_counted(x)
+            self._violations.add_counts(x.shape[0], bad, counts)
+        else:
+            if self._count:
+                self._count_violations(x)
+            out, status = self._lib.predict_matrix(x)
         if status.any():
             self._raise(status, x)
         return out if cols is None else out[:, cols]

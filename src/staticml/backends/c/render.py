@@ -65,8 +65,9 @@ class _OpPrinter:
     def __init__(self) -> None:
         self.tables: list[str] = []
         self.body: list[str] = []
-        # The program split at each fast forest: ("rows", lines) runs row by row,
-        # ("forest", prefix, n_dst, n_feat) runs over a block of rows at once.
+        # The program split at each op with a block kernel: ("rows", lines) runs row by row,
+        # ("block", row_call, block_call) is one op with a row kernel (run()) and a kernel
+        # over a block of rows (run_block(): forests tree by tree, dense layers in lanes).
         self.segments: list[tuple] = [("rows", self.body)]
 
     def _start_rows(self) -> None:
@@ -178,8 +179,17 @@ class _OpPrinter:
                 "base": f"{p}_base", "input_float32": int(op.input_float32),
                 "accumulate_float32": int(op.accumulate_float32), "average": int(op.average)}),
         ]
-        self.body.append(f"    /* -> the forest kernel (row by row: run(); in blocks: run_block()) */")
-        self.segments.append(("forest", p, len(op.dst), 2 * max(len(f.features), 1)))
+        nf, nd = 2 * max(len(f.features), 1), len(op.dst)
+        self._block_op(
+            "the forest kernel",
+            f"{{ double xs[{nf}]; sm_fast_forest_run(v, &{p}_forest, xs, {p}_dst, {nd}); }}",
+            f"{{ double xs[BLOCK * {nf}]; "
+            f"sm_fast_forest_block(V, N_SLOTS, nb, rc, &{p}_forest, xs, {p}_dst, {nd}); }}")
+
+    def _block_op(self, what: str, row_call: str, block_call: str) -> None:
+        """End the current row segment with an op that has its own block kernel."""
+        self.body.append(f"    /* -> {what} (row by row: run(); in blocks: run_block()) */")
+        self.segments.append(("block", row_call, block_call))
         self._start_rows()
 
     def _general_forest(self, p: str, op: o.TreeEnsemble) -> None:
@@ -213,8 +223,13 @@ class _OpPrinter:
     def _Linear(self, p: str, op: o.Linear) -> None:
         self._slots(p, op)
         self.tables += [_f64(f"{p}_coef", op.coef.ravel()), _f64(f"{p}_intercept", op.intercept)]
-        self._call(f"{{ double x[{len(op.src)}]; sm_linear(v, {p}_src, {len(op.src)}, {p}_dst, "
-                   f"{len(op.dst)}, {p}_coef, {p}_intercept, x); }}")
+        n_in, n_out = len(op.src), len(op.dst)
+        self._block_op(
+            "the dense kernel",
+            f"{{ double x[{n_in}]; sm_linear(v, {p}_src, {n_in}, {p}_dst, {n_out}, "
+            f"{p}_coef, {p}_intercept, x); }}",
+            f"{{ sm_v2 xt[2 * {n_in}]; sm_linear_block(V, N_SLOTS, nb, rc, {p}_src, "
+            f"{n_in}, {p}_dst, {n_out}, {p}_coef, {p}_intercept, xt); }}")
 
     def _Elementwise(self, p: str, op: o.Elementwise) -> None:
         self._slots(p, op)
@@ -247,12 +262,8 @@ def _program(printer: _OpPrinter, head_body: list[str], n_slots: int) -> list[st
             calls_block += [f"    for (b = 0; b < nb; b++)",
                             f"        if (rc[b] == SM_OK) rc[b] = seg{k}(V + b * N_SLOTS, &bad[b]);"]
         else:
-            _, p, n_dst, n_feat = seg
-            calls_row.append(f"    {{ double xs[{n_feat}]; "
-                             f"sm_fast_forest_run(v, &{p}_forest, xs, {p}_dst, {n_dst}); }}")
-            calls_block.append(f"    {{ static const int32_t nf = {n_feat}; double xs[BLOCK * {n_feat}]; "
-                               f"(void)nf; sm_fast_forest_block(V, N_SLOTS, nb, rc, &{p}_forest, "
-                               f"xs, {p}_dst, {n_dst}); }}")
+            calls_row.append(f"    {seg[1]}")
+            calls_block.append(f"    {seg[2]}")
     block = max(1, min(64, 4096 // max(n_slots, 1)))
     return [
         *lines,
@@ -263,7 +274,8 @@ def _program(printer: _OpPrinter, head_body: list[str], n_slots: int) -> list[st
         "static int run(double *v, double *out, int32_t *bad) {", "    int rc = SM_OK;",
         *calls_row, "    head(v, out);", "    (void)rc;", "    return SM_OK;", "}", "",
         f"/* Rows per block in run_block: forests walk a block of rows tree by tree, so each",
-        f"   tree stays in cache. Bounded so the block's register files stay small. */",
+        f"   tree stays in cache; dense layers reuse each weight for SM_LANES rows. Bounded",
+        f"   so the block's register files stay small. */",
         f"#define BLOCK {block}", "",
         "static void run_block(double *V, int32_t nb, int *rc, int32_t *bad) {",
         "    int32_t b;", *calls_block, "    (void)b; (void)V; (void)rc; (void)bad; (void)nb;", "}", "",

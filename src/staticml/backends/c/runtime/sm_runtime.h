@@ -208,6 +208,130 @@ static void sm_linear(double *v, const int32_t *src, int32_t n_in, const int32_t
     }
 }
 
+/* sm_linear over a block of rows (register files `stride` doubles apart; rows with
+ * rc[r] != 0 are skipped), SM_LANES rows at a time. Each row's sum still runs left to right,
+ * exactly as in sm_linear (the rows sit side by side in the lanes, so no row's order
+ * changes: same bits), but the lanes are independent, so the compiler turns the inner loop
+ * into SIMD over rows and one weight load serves SM_LANES rows. xt is scratch for the
+ * lanes' gathered inputs, n_in * SM_LANES doubles, input-major so the inner loop reads
+ * contiguous memory. */
+#define SM_LANES 4 /* rows side by side */
+#if defined(__GNUC__) /* gcc, clang, zig: two doubles per vector, what SSE2 and NEON hold */
+typedef double sm_v2 __attribute__((vector_size(2 * sizeof(double))));
+#define SM_V2(x0, x1) ((sm_v2){(x0), (x1)})
+#define SM_V2_LANE(a, l) ((a)[l])
+#else /* any other C99 compiler: the same arithmetic, lane by lane */
+typedef struct { double v[2]; } sm_v2;
+static sm_v2 sm__v2(double x0, double x1) { sm_v2 a; a.v[0] = x0; a.v[1] = x1; return a; }
+#define SM_V2(x0, x1) sm__v2((x0), (x1))
+#define SM_V2_LANE(a, l) ((a).v[l])
+#endif
+/* a += c * x in both lanes: a multiply, then an add (never an FMA: -ffp-contract=off). */
+#if defined(__GNUC__)
+#define SM_V2_MAC(a, c, x) ((a) += (c) * (x))
+#else
+#define SM_V2_MAC(a, c, x) ((a).v[0] += (c) * (x).v[0], (a).v[1] += (c) * (x).v[1])
+#endif
+
+/* Store output j's two lane vectors (plus its intercept) into the block's rows. */
+#define SM_DENSE_STORE(lo, hi, j) do { \
+        for (l = 0; l < nl; l++) \
+            V[row[l] + (size_t)dst[j]] = SM_V2_LANE(l < 2 ? (lo) : (hi), l & 1) + intercept[j]; \
+    } while (0)
+
+/* sm_linear over a block of rows (register files `stride` doubles apart; rows with
+ * rc[r] != 0 are skipped), SM_LANES rows at a time. Each row's sum still runs left to right,
+ * exactly as in sm_linear (the rows sit side by side in the lanes, so no row's order
+ * changes: same bits), but the lanes are independent, so the compiler turns the inner loop
+ * into SIMD over rows and one weight load serves SM_LANES rows. xt is scratch for the
+ * lanes' gathered inputs, n_in * SM_LANES doubles, input-major so the inner loop reads
+ * contiguous memory. */
+#define SM_LANES 4 /* rows side by side */
+#if defined(__GNUC__) /* gcc, clang, zig: two doubles per vector, what SSE2 and NEON hold */
+typedef double sm_v2 __attribute__((vector_size(2 * sizeof(double))));
+#define SM_V2(x0, x1) ((sm_v2){(x0), (x1)})
+#define SM_V2_LANE(a, l) ((a)[l])
+#else /* any other C99 compiler: the same arithmetic, lane by lane */
+typedef struct { double v[2]; } sm_v2;
+static sm_v2 sm__v2(double x0, double x1) { sm_v2 a; a.v[0] = x0; a.v[1] = x1; return a; }
+#define SM_V2(x0, x1) sm__v2((x0), (x1))
+#define SM_V2_LANE(a, l) ((a).v[l])
+#endif
+/* a += c * x in both lanes: a multiply, then an add (never an FMA: -ffp-contract=off). */
+#if defined(__GNUC__)
+#define SM_V2_MAC(a, c, x) ((a) += (c) * (x))
+#else
+#define SM_V2_MAC(a, c, x) ((a).v[0] += (c) * (x).v[0], (a).v[1] += (c) * (x).v[1])
+#endif
+
+/* Outputs j .. j + K - 1 of the SM_LANES rows in xt (K <= 4): 2K vector sums in flight. */
+#define SM_DENSE_OUTPUTS(K) do { \
+        const double *w_ = coef + (size_t)j * (size_t)n_in; \
+        sm_v2 lo_[4], hi_[4]; \
+        int32_t k_; \
+        for (k_ = 0; k_ < (K); k_++) lo_[k_] = hi_[k_] = SM_V2(0.0, 0.0); \
+        for (i = 0; i < n_in; i++) { \
+            sm_v2 xlo_ = xt[2 * i], xhi_ = xt[2 * i + 1]; \
+            for (k_ = 0; k_ < (K); k_++) { \
+                double c_ = w_[(size_t)k_ * (size_t)n_in + (size_t)i]; \
+                SM_V2_MAC(lo_[k_], c_, xlo_); \
+                SM_V2_MAC(hi_[k_], c_, xhi_); \
+            } \
+        } \
+        for (k_ = 0; k_ < (K); k_++) \
+            for (l = 0; l < nl; l++) \
+                V[row[l] + (size_t)dst[j + k_]] = \
+                    SM_V2_LANE(l < 2 ? lo_[k_] : hi_[k_], l & 1) + intercept[j + k_]; \
+    } while (0)
+
+/* sm_linear over a block of rows (register files `stride` doubles apart; rows with
+ * rc[r] != 0 are skipped). Each row's sum still runs left to right, exactly as in
+ * sm_linear: rows sit side by side in vector lanes, so no row's order changes (same
+ * bits), while one weight load serves SM_LANES rows and 8 independent sums keep the FPU
+ * busy. xt is scratch for the lanes' gathered inputs (2 * n_in vectors, input-major). */
+static void sm_linear_block(double *V, int32_t stride, int32_t nb, const int *rc,
+                            const int32_t *src, int32_t n_in, const int32_t *dst, int32_t n_out,
+                            const double *coef, const double *intercept, sm_v2 *xt) {
+    int32_t i, j, l, nl, r = 0;
+    size_t row[SM_LANES];
+    while (r < nb) {
+        for (nl = 0; nl < SM_LANES && r < nb; r++) /* the next SM_LANES rows still running */
+            if (rc[r] == 0) row[nl++] = (size_t)r * (size_t)stride;
+        if (nl == 0) break;
+        for (l = nl; l < SM_LANES; l++) row[l] = row[nl - 1]; /* spare lanes repeat a row */
+        for (i = 0; i < n_in; i++) {
+            xt[2 * i] = SM_V2(V[row[0] + (size_t)src[i]], V[row[1] + (size_t)src[i]]);
+            xt[2 * i + 1] = SM_V2(V[row[2] + (size_t)src[i]], V[row[3] + (size_t)src[i]]);
+        }
+        for (j = 0; j + 4 <= n_out; j += 4) { /* four outputs: 8 vector sums in flight */
+            const double *w0 = coef + (size_t)j * (size_t)n_in, *w1 = w0 + n_in,
+                         *w2 = w1 + n_in, *w3 = w2 + n_in;
+            sm_v2 lo0 = SM_V2(0.0, 0.0), hi0 = lo0, lo1 = lo0, hi1 = lo0, lo2 = lo0,
+                  hi2 = lo0, lo3 = lo0, hi3 = lo0;
+            for (i = 0; i < n_in; i++) {
+                sm_v2 xlo = xt[2 * i], xhi = xt[2 * i + 1];
+                SM_V2_MAC(lo0, w0[i], xlo); SM_V2_MAC(hi0, w0[i], xhi);
+                SM_V2_MAC(lo1, w1[i], xlo); SM_V2_MAC(hi1, w1[i], xhi);
+                SM_V2_MAC(lo2, w2[i], xlo); SM_V2_MAC(hi2, w2[i], xhi);
+                SM_V2_MAC(lo3, w3[i], xlo); SM_V2_MAC(hi3, w3[i], xhi);
+            }
+            SM_DENSE_STORE(lo0, hi0, j);
+            SM_DENSE_STORE(lo1, hi1, j + 1);
+            SM_DENSE_STORE(lo2, hi2, j + 2);
+            SM_DENSE_STORE(lo3, hi3, j + 3);
+        }
+        for (; j < n_out; j++) {
+            const double *w = coef + (size_t)j * (size_t)n_in;
+            sm_v2 lo = SM_V2(0.0, 0.0), hi = lo;
+            for (i = 0; i < n_in; i++) {
+                SM_V2_MAC(lo, w[i], xt[2 * i]);
+                SM_V2_MAC(hi, w[i], xt[2 * i + 1]);
+            }
+            SM_DENSE_STORE(lo, hi, j);
+        }
+    }
+}
+
 #define SM_IDENTITY 0
 #define SM_RELU 1
 #define SM_TANH 2
@@ -219,10 +343,21 @@ static void sm_linear(double *v, const int32_t *src, int32_t n_in, const int32_t
 static void sm_elementwise(double *v, const int32_t *src, const int32_t *dst, int32_t n,
                            int fn) {
     int32_t i;
+    if (fn == SM_RELU) { /* its own loop, branch-free: signs of hidden units are coin flips */
+        for (i = 0; i < n; i++) {
+            sm_bits b;
+            uint64_t keep;
+            b.d = v[src[i]];
+            /* numpy.maximum(x, 0): x if x > 0 or NaN, else +0.0 (all bits clear) */
+            keep = (uint64_t)((b.d > 0.0) | (b.d != b.d));
+            b.u &= (uint64_t)0 - keep;
+            v[dst[i]] = b.d;
+        }
+        return;
+    }
     for (i = 0; i < n; i++) {
         double x = v[src[i]];
         switch (fn) {
-            case SM_RELU: x = x > 0.0 ? x : 0.0; break;
             case SM_TANH: x = sm_tanh(x); break;
             case SM_LOGISTIC: x = sm_sigmoid(x); break;
             case SM_EXP: x = sm_exp(x); break;
