@@ -90,3 +90,33 @@ def test_threads_do_not_change_results_or_contract_counts(mlp_bundle):
     checked = staticml.load(out).check(x)  # the same rules in numpy, without predicting
     assert got[1][1]["rows_with_violations"] == checked["rows_with_violations"] >= len(x[::97])
 
+
+
+def test_ragged_trees_one_row_kernel_equals_batch_kernel(tmp_path):
+    """Leaf-wise trees (HistGradientBoosting) are ragged: the one-row forest kernel stops a
+    group of trees early once no walk moves. Each row alone must give the bits the batch
+    kernel (fixed-depth lock-step over rows) gives, NaN rows included."""
+    import json
+
+    from sklearn.ensemble import HistGradientBoostingRegressor
+
+    from staticml.backends.c.forest_layout import layout
+    from staticml.ir import ops as o
+    from staticml.ir.serialize import from_dict
+
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(3000, 6))
+    X[rng.random(X.shape) < 0.05] = np.nan
+    y = np.where(X[:, 0] > 1.5, 5 * np.nan_to_num(X[:, 1]), 0.0) + np.nan_to_num(X[:, 2]) ** 2
+    model = HistGradientBoostingRegressor(max_iter=60, max_leaf_nodes=40, max_depth=None,
+                                          random_state=0).fit(X, y)
+    art = staticml.build(model, X[:500], tmp_path / "hgb", name="hgb")
+    graph = from_dict(json.loads((tmp_path / "hgb" / "ir.json").read_text()))
+    forest = layout(next(op for op in graph.ops if isinstance(op, o.TreeEnsemble)))
+    assert (forest.group_from < forest.group_depth).any(), "no ragged group: test is moot"
+    x = X[:120]
+    batch, _ = art.run(x)
+    for r in range(len(x)):
+        one, _ = art.run(x[r:r + 1])
+        assert one[0].tobytes() == batch[r].tobytes(), f"row {r}"
+    assert np.abs(art.predict(x) - model.predict(x)).max() <= 1e-9

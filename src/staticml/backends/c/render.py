@@ -165,6 +165,7 @@ class _OpPrinter:
             f"static const sm_node {p}_nodes[{len(f.thr)}] = {{\n    {nodes}\n}};",
             _f64(f"{p}_value", f.value.ravel()),
             _i32(f"{p}_roots", f.roots), _i32(f"{p}_group_depth", f.group_depth),
+            _i32(f"{p}_group_from", f.group_from),
             _i32(f"{p}_target", f.target),
             _i32(f"{p}_feat_slot", [op.src[k] for k in f.features]),
             c_array("uint8_t", f"{p}_mode", f.modes, per_line=24),
@@ -173,7 +174,8 @@ class _OpPrinter:
             _struct("sm_fast_forest", f"{p}_forest", {
                 "nodes": f"{p}_nodes", "value": f"{p}_value", "width": f.value.shape[1],
                 "roots": f"{p}_roots", "group_depth": f"{p}_group_depth",
-                "n_groups": len(f.group_depth), "tree_depth": f"{p}_tree_depth",
+                "group_from": f"{p}_group_from", "n_groups": len(f.group_depth),
+                "tree_depth": f"{p}_tree_depth",
                 "target": f"{p}_target", "n_trees": op.n_trees,
                 "feat_slot": f"{p}_feat_slot", "mode": f"{p}_mode", "n_feat": len(f.features),
                 "base": f"{p}_base", "input_float32": int(op.input_float32),
