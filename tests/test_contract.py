@@ -110,3 +110,31 @@ def test_ignore_policy_does_not_count(lr, tmp_path) -> None:
         staticml.build(model, sample=sample, out=tmp_path / "c", on_violation="warn")
     assert json.loads((tmp_path / "b/manifest.json").read_text())["contract"] == {
         "on_violation": "ignore"}
+
+
+def test_counter_sums_threads_and_resets_across_threads() -> None:
+    """Each thread adds to its own tally without a lock; the report sums all of them and
+    a reset (from any thread) empties every tally, including idle threads' ones."""
+    import threading
+
+    from staticml.data.contract import ContractCounter
+
+    counter = ContractCounter(["a", "b"])
+    one_bad = np.array([[1, 0, 0], [0, 0, 2]], dtype=np.int64)  # a: out of range, b: missing x2
+
+    def work(n: int) -> None:
+        for i in range(n):
+            counter.add_counts(1, i % 2, one_bad if i % 2 else None)
+
+    threads = [threading.Thread(target=work, args=(1000,)) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    rep = counter.report()
+    assert rep["rows"] == 4000 and rep["rows_with_violations"] == 2000
+    assert counter.rows == 4000 and counter.rows_with_violations == 2000
+    counter.reset()
+    assert counter.report()["rows"] == 0 and counter.rows_with_violations == 0
+    work(3)  # the main thread's tally starts from zero after the reset
+    assert counter.rows == 3 and counter.rows_with_violations == 1

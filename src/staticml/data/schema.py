@@ -64,6 +64,9 @@ def infer_inputs(model: Any, sample: Any) -> list[InputColumn]:
     return [InputColumn(n, _column_kind(c, n)) for n, c in zip(names, cols)]
 
 
+_F64 = np.dtype(np.float64)  # numpy's builtin dtypes are singletons: `is` is the fast test
+
+
 class RowEncoder:
     """Turns DataFrames, arrays and dicts into the float64 slot matrix the artifact reads.
 
@@ -86,8 +89,8 @@ class RowEncoder:
 
     # -- matrices ---------------------------------------------------------------------
     def encode(self, x: Any) -> np.ndarray:
-        if (type(x) is np.ndarray and self.all_numeric and x.ndim == 2
-                and x.shape[1] == self.n and x.dtype == np.float64):
+        if (type(x) is np.ndarray and x.dtype is _F64 and self.all_numeric and x.ndim == 2
+                and x.shape[1] == self.n):
             return x  # the common fast path: nothing to convert
         if _is_pandas(x):
             return self._encode_frame(x)

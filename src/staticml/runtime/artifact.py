@@ -124,7 +124,11 @@ class Artifact:
         """Output-layout rows (``[:, cols]`` if given); raises on any refused row."""
         x = self._encoder.encode(X)
         if x.shape[0] == 1:  # latency path: no numpy reductions, one copy, one C call
-            out, code = self._predict_one_row(x, cols)
+            if self._one_counted is not None and self._count:  # the default policy, inlined
+                out, code, bad, counts = self._one_counted(x, cols)
+                self._violations.add_counts(1, bad, counts)
+            else:
+                out, code = self._predict_one_row(x, cols)
             if code:
                 self._raise(np.array([code], dtype=np.int32), x)
             return out
@@ -182,7 +186,8 @@ class Artifact:
         if self._proba is None:
             raise AttributeError(f"this {self.manifest['source_model']['type']} model has no "
                                  "predict_proba (scikit-learn's does not either)")
-        return np.ascontiguousarray(self._outputs(X, self._proba))
+        out = self._outputs(X, self._proba)
+        return out if out.flags.c_contiguous else np.ascontiguousarray(out)
 
     def decision_function(self, X: Any) -> np.ndarray:
         if self._decision is None:
