@@ -62,7 +62,7 @@ def test_dense_block_kernel_equals_row_kernel_with_refused_rows_interleaved(mlp_
     the bits it gets alone, whatever its neighbours (refused rows, partial lane groups)."""
     model, X, out = mlp_bundle
     art = staticml.load(out, threads=1)
-    x = X[:203].copy()  # not a multiple of the lane count or the block size
+    x = X[:303].copy()  # > SM_AVX2_MIN_ROWS, not a multiple of the lanes or the block size
     x[[0, 5, 6, 7, 64, 130, 202], 2] = np.nan  # refused rows in and across lane groups
     outs, status = art.run(x)
     refused = np.flatnonzero(status)

@@ -37,10 +37,11 @@ void linear_rows(double *V, int32_t stride, int32_t nb, const int32_t *src, int3
 }
 void linear_block(double *V, int32_t stride, int32_t nb, const int *rc, const int32_t *src,
                   int32_t n_in, const int32_t *dst, int32_t n_out, const double *coef,
-                  const double *b) {
-    sm_v2 xt[2 * 256];
-    sm_linear_block(V, stride, nb, rc, src, n_in, dst, n_out, coef, b, xt);
+                  const double *b, int avx2) {
+    sm_lanes xt[256];
+    SM_LINEAR_BLOCK(avx2, V, stride, nb, rc, src, n_in, dst, n_out, coef, b, xt);
 }
+int cpu_avx2(void) { return SM_CPU_AVX2(1000000); }
 """
 
 
@@ -68,9 +69,15 @@ def test_relu_is_numpy_maximum_bit_for_bit(lib):
     assert y[ok].tobytes() == want[ok].tobytes()  # -0.0 -> +0.0 exactly
 
 
+@pytest.mark.parametrize("avx2", [0, 1], ids=["baseline", "avx2"])
 @pytest.mark.parametrize("n_in,n_out,nb", [(30, 1, 64), (30, 64, 15), (64, 32, 7),
-                                           (5, 7, 1), (3, 9, 33)])
-def test_dense_block_kernel_equals_row_kernel(lib, n_in, n_out, nb):
+                                           (5, 7, 1), (3, 9, 33), (17, 19, 40)])
+def test_dense_block_kernel_equals_row_kernel(lib, n_in, n_out, nb, avx2):
+    """Both block kernels (SSE2/NEON vectors and AVX2) give every row its one-row bits.
+    The AVX2 case runs wherever the CPU has AVX2 (x86-64 since 2013); elsewhere the
+    dispatch macro falls back to the baseline kernel, which is what it must do."""
+    if avx2 and not lib.cpu_avx2():
+        pytest.skip("this CPU has no AVX2: SM_LINEAR_BLOCK runs the baseline kernel")
     rng = np.random.default_rng(n_in * 100 + n_out)
     stride = n_in + n_out + 3
     V = rng.normal(size=(nb, stride)) * rng.choice([1e-3, 1.0, 1e3], size=(nb, stride))
@@ -85,7 +92,7 @@ def test_dense_block_kernel_equals_row_kernel(lib, n_in, n_out, nb):
     lib.linear_rows(_p(want), *args, _p(src), ctypes.c_int32(n_in), _p(dst),
                     ctypes.c_int32(n_out), _p(coef), _p(b))
     lib.linear_block(_p(got), *args, _p(rc), _p(src), ctypes.c_int32(n_in), _p(dst),
-                     ctypes.c_int32(n_out), _p(coef), _p(b))
+                     ctypes.c_int32(n_out), _p(coef), _p(b), ctypes.c_int(avx2))
     run = rc == 0
     assert got[run].tobytes() == want[run].tobytes()
     assert got[~run].tobytes() == V[~run].tobytes()               # skipped rows untouched

@@ -69,6 +69,7 @@ class _OpPrinter:
         # ("block", row_call, block_call) is one op with a row kernel (run()) and a kernel
         # over a block of rows (run_block(): forests tree by tree, dense layers in lanes).
         self.segments: list[tuple] = [("rows", self.body)]
+        self.dense_macs = 0  # multiply-adds per row in dense layers: worth an AVX2 check?
 
     def _start_rows(self) -> None:
         self.body = []
@@ -230,8 +231,9 @@ class _OpPrinter:
             "the dense kernel",
             f"{{ double x[{n_in}]; sm_linear(v, {p}_src, {n_in}, {p}_dst, {n_out}, "
             f"{p}_coef, {p}_intercept, x); }}",
-            f"{{ sm_v2 xt[2 * {n_in}]; sm_linear_block(V, N_SLOTS, nb, rc, {p}_src, "
+            f"{{ sm_lanes xt[{n_in}]; SM_LINEAR_BLOCK(avx2, V, N_SLOTS, nb, rc, {p}_src, "
             f"{n_in}, {p}_dst, {n_out}, {p}_coef, {p}_intercept, xt); }}")
+        self.dense_macs += n_in * n_out
 
     def _Elementwise(self, p: str, op: o.Elementwise) -> None:
         self._slots(p, op)
@@ -247,6 +249,11 @@ class _OpPrinter:
     def _OvrNormalize(self, p: str, op: o.OvrNormalize) -> None:
         self._slots(p, op)
         self._call(f"sm_ovr_normalize(v, {p}_src, {p}_dst, {len(op.src)}, {_LINK[op.fn]});")
+
+
+# Dense multiply-adds per row from which a batch asks the CPU about AVX2 (cpuid costs
+# ~3.6 us in a VM; below this, e.g. a 30-feature linear model, AVX2 saves less than that).
+AVX2_MIN_MACS = 512
 
 
 def _program(printer: _OpPrinter, head_body: list[str], n_slots: int) -> list[str]:
@@ -279,8 +286,13 @@ def _program(printer: _OpPrinter, head_body: list[str], n_slots: int) -> list[st
         f"   tree stays in cache; dense layers reuse each weight for SM_LANES rows. Bounded",
         f"   so the block's register files stay small. */",
         f"#define BLOCK {block}", "",
-        "static void run_block(double *V, int32_t nb, int *rc, int32_t *bad) {",
-        "    int32_t b;", *calls_block, "    (void)b; (void)V; (void)rc; (void)bad; (void)nb;", "}", "",
+        "/* avx2: run dense layers with the AVX2 kernel (see SM_CPU_AVX2 in the runtime). */",
+        "static void run_block(double *V, int32_t nb, int *rc, int32_t *bad, int avx2) {",
+        "    int32_t b;", *calls_block,
+        "    (void)b; (void)V; (void)rc; (void)bad; (void)nb; (void)avx2;", "}", "",
+        "/* Ask the CPU about AVX2 only when dense layers are big enough to gain from it. */",
+        f"#define DENSE_AVX2(n) {'SM_CPU_AVX2(n)' if printer.dense_macs >= AVX2_MIN_MACS else '0'}",
+        "",
     ]
 
 
@@ -548,9 +560,10 @@ def _source(graph: Graph, name: str, fields: list[str], schema_json: str, versio
         "        if (rc != SM_OK && first == SM_OK) first = rc;",
         "    }", "    return first;", "}", "",
         f"int {name}_predict_matrix(const double *x, size_t n, double *out, int32_t *status) {{",
-        "    double V[BLOCK * N_SLOTS];", "    int rc[BLOCK];", "    int32_t bad[BLOCK];",
+        "    double V[BLOCK * N_SLOTS];", "    int rc[BLOCK], avx2;", "    int32_t bad[BLOCK];",
         "    size_t r0;", "    int32_t b, i, nb;", "    int first = SM_OK;",
         f"    if ((x == NULL || out == NULL) && n > 0) return {N}_E_ARGUMENT;",
+        "    avx2 = DENSE_AVX2(n);",
         "    for (r0 = 0; r0 < n; r0 += BLOCK) {",
         "        nb = (int32_t)(n - r0 < BLOCK ? n - r0 : BLOCK);",
         "        for (b = 0; b < nb; b++) {",
@@ -560,7 +573,7 @@ def _source(graph: Graph, name: str, fields: list[str], schema_json: str, versio
         "            if (CONTRACT_REFUSES && contract_check(V + b * N_SLOTS, NULL, &bad[b]) > 0)",
         "                rc[b] = SM_E_CONTRACT;",
         "        }",
-        "        run_block(V, nb, rc, bad);",
+        "        run_block(V, nb, rc, bad, avx2);",
         "        for (b = 0; b < nb; b++) {",
         f"            double *o = out + (r0 + (size_t)b) * {lay.n_outputs};",
         "            if (rc[b] == SM_OK) head(V + b * N_SLOTS, o);",
