@@ -41,7 +41,7 @@ void linear_block(double *V, int32_t stride, int32_t nb, const int *rc, const in
     sm_lanes xt[256];
     SM_LINEAR_BLOCK(avx2, V, stride, nb, rc, src, n_in, dst, n_out, coef, b, xt);
 }
-int cpu_avx2(void) { return SM_CPU_AVX2(1000000); }
+int cpu_avx2(void) { return SM_CPU_AVX2(); }
 """
 
 

@@ -121,6 +121,8 @@ class _OpPrinter:
     def _SubDiv(self, p: str, op: o.SubDiv) -> None:
         self._slots(p, op)
         self.tables += [_f64(f"{p}_sub", op.sub), _f64(f"{p}_div", op.div)]
+        # (A block kernel with the divisions in SIMD lanes was tried: no faster on the MLP
+        # benchmark, 40% slower on scaler + logistic regression: one more pass over the block.)
         self._call(f"sm_sub_div(v, {p}_src, {p}_dst, {p}_sub, {p}_div, {len(op.src)});")
 
     def _MulAdd(self, p: str, op: o.MulAdd) -> None:
@@ -251,9 +253,17 @@ class _OpPrinter:
         self._call(f"sm_ovr_normalize(v, {p}_src, {p}_dst, {len(op.src)}, {_LINK[op.fn]});")
 
 
-# Dense multiply-adds per row from which a batch asks the CPU about AVX2 (cpuid costs
-# ~3.6 us in a VM; below this, e.g. a 30-feature linear model, AVX2 saves less than that).
-AVX2_MIN_MACS = 512
+# When a batch asks the CPU about AVX2: cpuid costs ~3.6 us in a VM (measured on KVM), so
+# only from the batch size whose dense work (~0.5 ns per multiply-add) is about
+# AVX2_WORK_NS, where the question costs a few percent.
+AVX2_WORK_NS = 100_000
+
+
+def _avx2_rows(dense_macs: int) -> int:
+    """Smallest batch that checks for AVX2 (0 = never: too little dense work)."""
+    if dense_macs < 64:
+        return 0
+    return max(64, min(1 << 16, int(AVX2_WORK_NS / (0.5 * dense_macs))))
 
 
 def _program(printer: _OpPrinter, head_body: list[str], n_slots: int) -> list[str]:
@@ -290,8 +300,10 @@ def _program(printer: _OpPrinter, head_body: list[str], n_slots: int) -> list[st
         "static void run_block(double *V, int32_t nb, int *rc, int32_t *bad, int avx2) {",
         "    int32_t b;", *calls_block,
         "    (void)b; (void)V; (void)rc; (void)bad; (void)nb; (void)avx2;", "}", "",
-        "/* Ask the CPU about AVX2 only when dense layers are big enough to gain from it. */",
-        f"#define DENSE_AVX2(n) {'SM_CPU_AVX2(n)' if printer.dense_macs >= AVX2_MIN_MACS else '0'}",
+        "/* Ask the CPU about AVX2 (cpuid: microseconds in a VM) only in batches whose dense",
+        "   work (linear and MLP layers) is big enough to pay for the question. */",
+        *([f"#define DENSE_AVX2(n) ((n) >= {_avx2_rows(printer.dense_macs)} ? SM_CPU_AVX2() : 0)"]
+          if _avx2_rows(printer.dense_macs) else ["#define DENSE_AVX2(n) 0"]),
         "",
     ]
 

@@ -347,8 +347,8 @@ static void sm_linear_block_avx2(double *V, int32_t stride, int32_t nb, const in
 
 /* Does this CPU (and OS) run AVX2? cpuid traps to the hypervisor in a VM (~3.6 us measured
  * on KVM), and the library keeps no state to cache it in, so NAME_predict_matrix asks
- * once per call, and only for batches big enough to pay for it (SM_AVX2_MIN_ROWS). */
-#define SM_AVX2_MIN_ROWS 256
+ * once per call, and only for batches big enough to pay for it (the generated code's
+ * DENSE_AVX2_ROWS, from the model's dense work per row). */
 static int sm_cpu_avx2(void) {
     uint32_t a, b, c, d, lo, hi;
     __asm__ volatile("cpuid" : "=a"(a), "=b"(b), "=c"(c), "=d"(d) : "a"(0u), "c"(0u));
@@ -361,11 +361,11 @@ static int sm_cpu_avx2(void) {
     (void)hi;
     return (int)((b >> 5) & 1u);
 }
-#define SM_CPU_AVX2(n) ((n) >= SM_AVX2_MIN_ROWS ? sm_cpu_avx2() : 0)
+#define SM_CPU_AVX2() sm_cpu_avx2()
 #define SM_LINEAR_BLOCK(avx2, ...) \
     ((avx2) ? sm_linear_block_avx2(__VA_ARGS__) : sm_linear_block(__VA_ARGS__))
 #else
-#define SM_CPU_AVX2(n) 0
+#define SM_CPU_AVX2() 0
 #define SM_LINEAR_BLOCK(avx2, ...) sm_linear_block(__VA_ARGS__)
 #endif
 
