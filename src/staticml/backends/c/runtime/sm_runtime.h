@@ -273,6 +273,10 @@ static void sm_linear_block(double *V, int32_t stride, int32_t nb, const int *rc
     int32_t i, j, l, nl, r = 0;
     size_t row[SM_LANES];
     while ((nl = sm_dense_gather(V, stride, nb, rc, src, n_in, &r, row, xt)) > 0) {
+        if (nl == 1) { /* a lone row (one-row calls): lanes would only repeat it */
+            sm_linear(V + row[0], src, n_in, dst, n_out, coef, intercept, (double *)(void *)xt);
+            continue;
+        }
         for (j = 0; j + 4 <= n_out; j += 4) { /* four outputs: 8 vector sums in flight */
             const double *w0 = coef + (size_t)j * (size_t)n_in, *w1 = w0 + n_in,
                          *w2 = w1 + n_in, *w3 = w2 + n_in;
