@@ -347,6 +347,10 @@ static void sm_linear_block_avx2(double *V, int32_t stride, int32_t nb, const in
         }
         (void)k;
     }
+    /* Clear the upper halves of the YMM registers before SSE code runs again: gcc does not
+     * do it for a target("avx2") function in a non-AVX file, and dirty upper halves made
+     * the SSE one-row kernel 1.7x slower afterwards (measured, bench/pipelines.py MLP). */
+    __asm__ volatile("vzeroupper" ::: "memory");
 }
 
 /* Does this CPU (and OS) run AVX2? cpuid traps to the hypervisor in a VM (~3.6 us measured
