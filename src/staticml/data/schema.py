@@ -8,6 +8,8 @@ column's vocabulary (-1 = never seen, NaN = missing), which is the flat C entry 
 
 from __future__ import annotations
 
+import operator
+
 from typing import Any, Mapping, Sequence
 
 import numpy as np
@@ -84,6 +86,7 @@ class RowEncoder:
             i: {s: k for k, s in enumerate(inputs[i].vocabulary)} for i in self.string_cols
         }
         self.all_numeric = not self.string_cols
+        self._getter = operator.itemgetter(*self.names) if len(self.names) > 1 else None
         self._index: dict[int, Any] = {i: None for i in self.string_cols}
         self._cached: tuple = (None, (), None, None)  # (columns Index, names, index, positions)
 
@@ -204,15 +207,13 @@ class RowEncoder:
 
     # -- single rows ------------------------------------------------------------------
     def encode_dict(self, row: Mapping[str, Any]) -> np.ndarray:
-        if self.all_numeric:
-            try:  # the common case in one numpy call; None becomes NaN
-                values = [row[n] for n in self.names]
-                if str not in set(map(type, values)):  # "1.5" is refused, as in DataFrames
-                    out = np.array(values, dtype=np.float64)
-                    if out.shape == (self.n,):
-                        return out
+        if self.all_numeric and self.n > 1:
+            try:  # the common case: one C-level lookup of every column, one numpy call
+                out = np.array(self._getter(row))
+                if out.dtype.kind in "fiub" and out.shape == (self.n,):  # not str, None, ...
+                    return out if out.dtype is _F64 else out.astype(np.float64)
             except (KeyError, TypeError, ValueError):
-                pass  # the loop below names the column and the problem
+                pass  # the loop below names the column and the problem (or takes None)
         out = np.empty(self.n)
         for i, col in enumerate(self.inputs):
             try:
