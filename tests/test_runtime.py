@@ -120,3 +120,42 @@ def test_ragged_trees_one_row_kernel_equals_batch_kernel(tmp_path):
         one, _ = art.run(x[r:r + 1])
         assert one[0].tobytes() == batch[r].tobytes(), f"row {r}"
     assert np.abs(art.predict(x) - model.predict(x)).max() <= 1e-9
+
+
+@pytest.mark.parametrize("family", ["sklearn-rf", "xgboost"])
+def test_large_float32_forests_use_8_byte_nodes_exactly(tmp_path, family):
+    """Past FLOAT32_NODES_FROM nodes, float32 forests are printed as 8-byte nodes with
+    thresholds rounded down to float; every decision must stay the same (the build's own
+    probe rows sit on every threshold and its float32/float64 neighbours)."""
+    import json
+
+    from staticml.backends.c.forest_layout import FLOAT32_NODES_FROM, float32_nodes, layout
+    from staticml.ir import ops as o
+    from staticml.ir.serialize import from_dict
+
+    rng = np.random.default_rng(5)
+    X = rng.normal(size=(3000, 8)) * rng.choice([1e-3, 1.0, 1e4], size=8)
+    X[rng.random(X.shape) < 0.03] = np.nan
+    # mostly noise, so the trees grow big (fully grown RF: ~3,000 nodes per tree)
+    y = (np.nan_to_num(X[:, 0]) > 0) ^ (rng.random(3000) < 0.4)
+    if family == "sklearn-rf":
+        from sklearn.ensemble import RandomForestClassifier
+        model = RandomForestClassifier(n_estimators=70, random_state=0, n_jobs=1).fit(X, y)
+        tol = 1e-9
+    else:
+        xgb = pytest.importorskip("xgboost")
+        model = xgb.XGBClassifier(n_estimators=1200, max_depth=6, learning_rate=0.05,
+                                  n_jobs=1, random_state=0).fit(X, y)
+        tol = 1e-6
+    art = staticml.build(model, X[:1000], tmp_path / "big", name="big")
+    graph = from_dict(json.loads((tmp_path / "big" / "ir.json").read_text()))
+    op = next(op for op in graph.ops if isinstance(op, o.TreeEnsemble))
+    fast = layout(op)
+    assert len(fast.thr) >= FLOAT32_NODES_FROM and float32_nodes(op, fast) is not None
+    assert "sm_node32" in (tmp_path / "big" / "src" / "big.c").read_text()
+    x = rng.normal(size=(2000, 8)) * X[~np.isnan(X)].std()
+    x[rng.random(x.shape) < 0.03] = np.nan
+    assert np.array_equal(art.predict(x), model.predict(x))
+    assert np.abs(art.predict_proba(x) - model.predict_proba(x)).max() <= tol
+    for r in range(0, 40):  # one-row kernel: the same bits as in a batch
+        assert art.run(x[r:r + 1])[0][0].tobytes() == art.run(x[:40])[0][r].tobytes()

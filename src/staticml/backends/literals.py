@@ -26,6 +26,16 @@ def c_double(x: float) -> str:
     return x.hex()
 
 
+def c_float(x: float) -> str:
+    """A C float literal for a value that is exactly a float32 (hex, suffix f)."""
+    x = float(x)
+    if math.isinf(x):
+        return "((float)SM_INF)" if x > 0 else "((float)-SM_INF)"
+    if math.isnan(x):
+        return "((float)SM_NAN)"
+    return x.hex() + "f"
+
+
 def c_string(s: str) -> str:
     """A C string literal holding the UTF-8 bytes of ``s`` (octal escapes, no trigraphs)."""
     out = []

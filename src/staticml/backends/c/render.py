@@ -15,8 +15,8 @@ from ...ir import ops as o
 from ...ir.graph import Graph
 from ...ir.layout import output_layout
 from ...passes.dependencies import blame
-from ..literals import c_array, c_double, c_identifier, c_string
-from .forest_layout import FastForest, layout
+from ..literals import c_array, c_double, c_float, c_identifier, c_string
+from .forest_layout import FastForest, float32_nodes, layout
 from ...data.contract import Contract
 
 ABI_VERSION = 1
@@ -161,11 +161,22 @@ class _OpPrinter:
             self._general_forest(p, op)
 
     def _fast_forest(self, p: str, op: o.TreeEnsemble, f: FastForest) -> None:
-        nodes = ",\n    ".join(
-            f"{{{c_double(t)}, {int(ft)}, {int(lf)}u}}" for t, ft, lf in zip(f.thr, f.feat, f.left))
+        packed = float32_nodes(op, f)
+        if packed is None:
+            nodes = ",\n    ".join(f"{{{c_double(t)}, {int(ft)}, {int(lf)}u}}"
+                                   for t, ft, lf in zip(f.thr, f.feat, f.left))
+            node_table = f"static const sm_node {p}_nodes[{len(f.thr)}] = {{\n    {nodes}\n}};"
+            kernel, xt, fields = "sm_fast_forest", "double", {"nodes": f"{p}_nodes",
+                                                               "nodes32": "NULL"}
+        else:
+            nodes = ",\n    ".join(f"{{{c_float(t)}, 0x{int(ln):08x}u}}" for t, ln in zip(*packed))
+            node_table = (f"static const sm_node32 {p}_nodes[{len(f.thr)}] = "
+                          f"{{\n    {nodes}\n}};")
+            kernel, xt, fields = "sm_fast_forest32", "float", {"nodes": "NULL",
+                                                                "nodes32": f"{p}_nodes"}
         self.tables += [
             _i32(f"{p}_dst", op.dst),
-            f"static const sm_node {p}_nodes[{len(f.thr)}] = {{\n    {nodes}\n}};",
+            node_table,
             _f64(f"{p}_value", f.value.ravel()),
             _i32(f"{p}_roots", f.roots), _i32(f"{p}_group_depth", f.group_depth),
             _i32(f"{p}_group_from", f.group_from),
@@ -175,7 +186,7 @@ class _OpPrinter:
             _f64(f"{p}_base", op.base or (0.0,) * len(op.dst)),
             _i32(f"{p}_tree_depth", f.tree_depth),
             _struct("sm_fast_forest", f"{p}_forest", {
-                "nodes": f"{p}_nodes", "value": f"{p}_value", "width": f.value.shape[1],
+                **fields, "value": f"{p}_value", "width": f.value.shape[1],
                 "roots": f"{p}_roots", "group_depth": f"{p}_group_depth",
                 "group_from": f"{p}_group_from", "n_groups": len(f.group_depth),
                 "tree_depth": f"{p}_tree_depth",
@@ -187,9 +198,9 @@ class _OpPrinter:
         nf, nd = 2 * max(len(f.features), 1), len(op.dst)
         self._block_op(
             "the forest kernel",
-            f"{{ double xs[{nf}]; sm_fast_forest_run(v, &{p}_forest, xs, {p}_dst, {nd}); }}",
-            f"{{ double xs[BLOCK * {nf}]; "
-            f"sm_fast_forest_block(V, N_SLOTS, nb, rc, &{p}_forest, xs, {p}_dst, {nd}); }}")
+            f"{{ {xt} xs[{nf}]; {kernel}_run(v, &{p}_forest, xs, {p}_dst, {nd}); }}",
+            f"{{ {xt} xs[BLOCK * {nf}]; "
+            f"{kernel}_block(V, N_SLOTS, nb, rc, &{p}_forest, xs, {p}_dst, {nd}); }}")
 
     def _block_op(self, what: str, row_call: str, block_call: str) -> None:
         """End the current row segment with an op that has its own block kernel."""
