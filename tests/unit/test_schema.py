@@ -48,3 +48,22 @@ def test_dict_rows_refuse_strings_in_numeric_columns():
     assert enc.encode_dict({"a": 1, "b": None})[0] == 1.0
     with pytest.raises(InputError, match="column 'b' must be numeric"):
         enc.encode_dict({"a": 1.0, "b": "1.5"})
+
+
+def test_column_cache_follows_labels_not_frames():
+    """The frame encoder caches the column lookup per label array; a new frame with the
+    same labels reuses it, one with the same labels in another order must not."""
+    enc = RowEncoder([InputColumn("a", "number"), InputColumn("b", "number"),
+                      InputColumn("c", "number")])
+    first = pd.DataFrame({"a": [1.0], "b": [2.0], "c": [3.0]})
+    same = pd.DataFrame({"a": [4.0], "b": [5.0], "c": [6.0]})
+    shuffled = pd.DataFrame({"c": [9.0], "a": [7.0], "b": [8.0]})
+    extra = pd.DataFrame({"z": ["x"], "b": [2.0], "a": [1.0], "c": [3.0]})
+    assert enc.encode(first).tolist() == [[1.0, 2.0, 3.0]]
+    assert enc.encode(same).tolist() == [[4.0, 5.0, 6.0]]
+    assert enc.encode(shuffled).tolist() == [[7.0, 8.0, 9.0]]
+    assert enc.encode(first.iloc[[0]]).tolist() == [[1.0, 2.0, 3.0]]
+    assert enc.encode(extra).tolist() == [[1.0, 2.0, 3.0]]
+    assert enc.encode(same).tolist() == [[4.0, 5.0, 6.0]]
+    with pytest.raises(InputError, match="missing column"):
+        enc.encode(pd.DataFrame({"a": [1.0], "b": [2.0]}))
