@@ -159,3 +159,26 @@ def test_large_float32_forests_use_8_byte_nodes_exactly(tmp_path, family):
     assert np.abs(art.predict_proba(x) - model.predict_proba(x)).max() <= tol
     for r in range(0, 40):  # one-row kernel: the same bits as in a batch
         assert art.run(x[r:r + 1])[0][0].tobytes() == art.run(x[:40])[0][r].tobytes()
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "fork"), reason="needs os.fork")
+def test_big_batches_work_in_a_forked_child(mlp_bundle):
+    """Servers fork workers after loading a model (gunicorn --preload, multiprocessing):
+    the thread pool of the parent does not exist in the child, which must make its own."""
+    import multiprocessing as mp
+
+    _, X, out = mlp_bundle
+    art = staticml.load(out, threads=2)
+    x = np.concatenate([X] * 4)
+    want = art.predict_proba(x)  # the parent's pool now exists
+    ctx = mp.get_context("fork")
+    queue = ctx.Queue()
+    child = ctx.Process(target=lambda: queue.put(art.predict_proba(x).tobytes()))
+    child.start()
+    try:
+        got = queue.get(timeout=60)  # a child stuck on the parent's dead pool times out here
+    finally:
+        child.join(timeout=10)
+        if child.is_alive():
+            child.kill()
+    assert got == want.tobytes()

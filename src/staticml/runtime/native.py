@@ -38,6 +38,17 @@ def default_threads() -> int:
         return max(1, os.cpu_count() or 1)
 
 
+def _forget_pool() -> None:
+    """In a forked child the parent's pool threads do not exist: make a new pool there
+    (otherwise its first big batch would wait forever for them)."""
+    global _POOL, _POOL_LOCK
+    _POOL, _POOL_LOCK = None, threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_pool)
+
+
 def _pool() -> ThreadPoolExecutor:
     global _POOL
     with _POOL_LOCK:
