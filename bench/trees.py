@@ -1380,8 +1380,9 @@ def build_details(cases: list[Case]) -> list[str]:
 
 
 def _phase_name(msg: str) -> str:
+    msg = re.sub(r"^\[\d+/\d+\]\s*", "", msg)  # per-target progress: "[1/1] building ..."
     for key, short in (("lowering", "lower"), ("generating", "codegen"),
-                       ("compiling", "compile"), ("verifying", "parity"), ("parity:", "publish"),
+                       ("compiling", "compile"), ("building", "compile"), ("verifying", "parity"), ("parity:", "publish"),
                        ("start", "hash/check"), ("end", "end")):
         if msg.startswith(key):
             return short
