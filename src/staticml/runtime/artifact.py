@@ -124,11 +124,7 @@ class Artifact:
         """Output-layout rows (``[:, cols]`` if given); raises on any refused row."""
         x = self._encoder.encode(X)
         if x.shape[0] == 1:  # latency path: no numpy reductions, one copy, one C call
-            if self._one_counted is not None and self._count:  # the default policy, inlined
-                out, code, bad, counts = self._one_counted(x, cols)
-                self._violations.add_counts(1, bad, counts)
-            else:
-                out, code = self._predict_one_row(x, cols)
+            out, code = self._predict_one_row(x, cols)
             if code:
                 self._raise(np.array([code], dtype=np.int32), x)
             return out

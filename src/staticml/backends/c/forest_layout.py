@@ -154,7 +154,7 @@ def _lay_tree(op: TreeEnsemble, root: int, old_ids: list[int]
             if min_leaf < 0:  # breadth-first: the first leaf is the shallowest
                 min_leaf = depth[node]
             mean_path += depth[node] * 0.5 ** depth[node]
-        if op.feature[node] >= 0:
+        else:
             for k in (int(op.left[node]), int(op.right[node])):
                 if k in seen:
                     raise ValueError("tree nodes are shared or cyclic")
@@ -176,8 +176,8 @@ def float32_nodes(op: TreeEnsemble, f: FastForest) -> tuple[np.ndarray, np.ndarr
     (FLOAT32_NODES_FROM), or does not fit the packing (2**21 nodes, 1024 features).
     """
     n = len(f.thr)
-    if not op.input_float32 or n < FLOAT32_NODES_FROM:
-        return None
+    if not op.input_float32 or n < FLOAT32_NODES_FROM or (f.modes != MODE_PLAIN).any():
+        return None  # (sm_forest_features32 applies no missing-type rewrite)
     if n >= 1 << LINK_BITS or 2 * len(f.features) > 1 << (32 - LINK_BITS):
         return None
     with np.errstate(over="ignore"):

@@ -295,6 +295,7 @@ def _program(printer: _OpPrinter, head_body: list[str], n_slots: int) -> list[st
             calls_row.append(f"    {seg[1]}")
             calls_block.append(f"    {seg[2]}")
     block = max(1, min(64, 4096 // max(n_slots, 1)))
+    avx2_rows = _avx2_rows(printer.dense_macs)
     return [
         *lines,
         "static void head(const double *v, double *out) {", "    int32_t i;", *head_body,
@@ -313,8 +314,8 @@ def _program(printer: _OpPrinter, head_body: list[str], n_slots: int) -> list[st
         "    (void)b; (void)V; (void)rc; (void)bad; (void)nb; (void)avx2;", "}", "",
         "/* Ask the CPU about AVX2 (cpuid: microseconds in a VM) only in batches whose dense",
         "   work (linear and MLP layers) is big enough to pay for the question. */",
-        *([f"#define DENSE_AVX2(n) ((n) >= {_avx2_rows(printer.dense_macs)} ? SM_CPU_AVX2() : 0)"]
-          if _avx2_rows(printer.dense_macs) else ["#define DENSE_AVX2(n) 0"]),
+        f"#define DENSE_AVX2(n) ((n) >= {avx2_rows} ? SM_CPU_AVX2() : 0)" if avx2_rows
+        else "#define DENSE_AVX2(n) 0",
         "",
     ]
 
@@ -391,10 +392,23 @@ def _contract_code(graph: Graph, contract: Contract) -> list[str]:
         c_array("uint8_t", "contract_missing_ok", contract.missing_ok.astype(int), per_line=24),
         c_array("uint8_t", "contract_is_string", contract.is_string.astype(int), per_line=24),
         "",
+        "/* 1 when every column is inside [lo, hi] (NaN is not): the common case, tested with",
+        "   no branch per column. */",
+        "static int contract_ok(const double *x) {",
+        "    int32_t i;",
+        "    int ok = 1;",
+        f"    for (i = 0; i < {n}; i++) ok &= (x[i] >= contract_lo[i]) & (x[i] <= contract_hi[i]);",
+        "    return ok;",
+        "}",
+        "",
         "/* Violations of one encoded row (kinds[i]: 0 ok, 1 out of range, 2 unseen category,",
         "   3 unexpected missing; kinds may be NULL); *first = first violating column. */",
         "static int32_t contract_check(const double *x, uint8_t *kinds, int32_t *first) {",
         "    int32_t i, n = 0;",
+        "    if (contract_ok(x)) { /* the common case: no per-column details needed */",
+        f"        if (kinds != NULL) for (i = 0; i < {n}; i++) kinds[i] = 0;",
+        "        return 0;",
+        "    }",
         f"    for (i = 0; i < {n}; i++) {{",
         "        double v = x[i];",
         "        uint8_t k = 0;",
@@ -404,15 +418,6 @@ def _contract_code(graph: Graph, contract: Contract) -> list[str]:
         "        if (k != 0 && n++ == 0 && first != NULL) *first = i;",
         "    }",
         "    return n;",
-        "}",
-        "",
-        "/* 1 when every column is inside [lo, hi] (NaN is not): the common case, tested with",
-        "   no branch per column; other rows take contract_check for the details. */",
-        "static int contract_ok(const double *x) {",
-        "    int32_t i;",
-        "    int ok = 1;",
-        f"    for (i = 0; i < {n}; i++) ok &= (x[i] >= contract_lo[i]) & (x[i] <= contract_hi[i]);",
-        "    return ok;",
         "}",
         f"#define CONTRACT_REFUSES {int(contract.policy == 'error')}",
         "",
@@ -580,7 +585,7 @@ def _source(graph: Graph, name: str, fields: list[str], schema_json: str, versio
         "    double v[N_SLOTS];", "    int32_t bad = -1;", "    int rc;",
         f"    if (row == NULL || out == NULL) return {N}_E_ARGUMENT;",
         "    load_row(row, v);",
-        "    if (CONTRACT_REFUSES && !contract_ok(v) && contract_check(v, NULL, &bad) > 0) rc = SM_E_CONTRACT;",
+        "    if (CONTRACT_REFUSES && contract_check(v, NULL, &bad) > 0) rc = SM_E_CONTRACT;",
         "    else rc = run(v, out, &bad);",
         "    if (rc != SM_OK) fill_nan(out);",
         "    return rc;", "}", "",
@@ -602,8 +607,7 @@ def _source(graph: Graph, name: str, fields: list[str], schema_json: str, versio
         f"            for (i = 0; i < {graph.n_inputs}; i++) "
         f"V[b * N_SLOTS + i] = x[(r0 + (size_t)b) * {graph.n_inputs} + (size_t)i];",
         "            rc[b] = SM_OK;", "            bad[b] = -1;",
-        "            if (CONTRACT_REFUSES && !contract_ok(V + b * N_SLOTS) &&",
-        "                contract_check(V + b * N_SLOTS, NULL, &bad[b]) > 0)",
+        "            if (CONTRACT_REFUSES && contract_check(V + b * N_SLOTS, NULL, &bad[b]) > 0)",
         "                rc[b] = SM_E_CONTRACT;",
         "        }",
         "        run_block(V, nb, rc, bad, avx2);",
@@ -643,8 +647,7 @@ def _source(graph: Graph, name: str, fields: list[str], schema_json: str, versio
         "    int32_t i, first;",
         "    if (x == NULL || counts == NULL) return 0;",
         "    for (r = 0; r < n; r++) {",
-        f"        if (contract_ok(x + r * {graph.n_inputs}) || "
-        f"contract_check(x + r * {graph.n_inputs}, kinds, &first) == 0) continue;",
+        f"        if (contract_check(x + r * {graph.n_inputs}, kinds, &first) == 0) continue;",
         "        bad++;",
         f"        for (i = 0; i < {graph.n_inputs}; i++)",
         "            if (kinds[i] != 0) counts[i * 3 + kinds[i] - 1]++;",

@@ -313,7 +313,7 @@ static void sm_linear_block_avx2(double *V, int32_t stride, int32_t nb, const in
                                  const int32_t *src, int32_t n_in, const int32_t *dst,
                                  int32_t n_out, const double *coef, const double *intercept,
                                  sm_lanes *xt) {
-    int32_t i, j, k, l, nl, r = 0;
+    int32_t i, j, l, nl, r = 0;
     size_t row[SM_LANES];
     while ((nl = sm_dense_gather(V, stride, nb, rc, src, n_in, &r, row, xt)) > 0) {
         for (j = 0; j + 8 <= n_out; j += 8) {
@@ -345,7 +345,6 @@ static void sm_linear_block_avx2(double *V, int32_t stride, int32_t nb, const in
             for (i = 0; i < n_in; i++) a += w[i] * xt[i].q;
             for (l = 0; l < nl; l++) V[row[l] + (size_t)dst[j]] = a[l] + intercept[j];
         }
-        (void)k;
     }
     /* Clear the upper halves of the YMM registers before SSE code runs again: gcc does not
      * do it for a target("avx2") function in a non-AVX file, and dirty upper halves made
@@ -356,7 +355,7 @@ static void sm_linear_block_avx2(double *V, int32_t stride, int32_t nb, const in
 /* Does this CPU (and OS) run AVX2? cpuid traps to the hypervisor in a VM (~3.6 us measured
  * on KVM), and the library keeps no state to cache it in, so NAME_predict_matrix asks
  * once per call, and only for batches big enough to pay for it (the generated code's
- * DENSE_AVX2_ROWS, from the model's dense work per row). */
+ * DENSE_AVX2(n), from the model's dense work per row). */
 static int sm_cpu_avx2(void) {
     uint32_t a, b, c, d, lo, hi;
     __asm__ volatile("cpuid" : "=a"(a), "=b"(b), "=c"(c), "=d"(d) : "a"(0u), "c"(0u));
