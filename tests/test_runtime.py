@@ -92,6 +92,37 @@ def test_threads_do_not_change_results_or_contract_counts(mlp_bundle):
 
 
 
+@pytest.mark.parametrize("kind", ["rf", "gb-multiclass", "gbr"])
+def test_forest_block_kernel_equals_row_kernel_with_refused_rows_interleaved(tmp_path, kind):
+    """NAME_predict_matrix walks forests SM_GROUP rows at a time over a feature-major block;
+    every row must get the bits it gets alone, whatever its neighbours: refused rows (here
+    by the contract policy "error"), partial lane groups, the leaf vector of a random forest
+    (one tree, all outputs) and boosting's one output per tree."""
+    from sklearn.ensemble import (GradientBoostingClassifier, GradientBoostingRegressor,
+                                  RandomForestClassifier)
+
+    X, y = make_classification(2000, 9, n_informative=6, n_classes=3, random_state=2)
+    model = {"rf": lambda: RandomForestClassifier(30, max_depth=7, random_state=0),
+             "gb-multiclass": lambda: GradientBoostingClassifier(n_estimators=20, random_state=0),
+             "gbr": lambda: GradientBoostingRegressor(n_estimators=40, random_state=0)}[kind]()
+    model.fit(X, y if kind != "gbr" else X[:, 0] * 3 + y)
+    art = staticml.build(model, X, tmp_path / kind, name="forest", on_violation="error")
+    x = X[:237].copy()  # several blocks, the last lane group partial
+    bad = [0, 3, 15, 16, 17, 64, 100, 236]  # refused rows in and across lane groups
+    x[bad, 4] = 1e6  # outside the training range: refused under policy "error"
+    outs, status = art.run(x)
+    assert np.flatnonzero(status).tolist() == bad
+    for r in range(len(x)):
+        one, st = art.run(x[r:r + 1])
+        assert st[0] == status[r]
+        if st[0] == 0:
+            assert one[0].tobytes() == outs[r].tobytes(), f"row {r} differs in a block"
+    ok = np.setdiff1d(np.arange(len(x)), bad)
+    if kind == "gbr":
+        assert np.abs(art.predict(x[ok]) - model.predict(x[ok])).max() <= 1e-9
+    else:
+        assert np.abs(art.predict_proba(x[ok]) - model.predict_proba(x[ok])).max() <= 1e-9
+
 def test_ragged_trees_one_row_kernel_equals_batch_kernel(tmp_path):
     """Leaf-wise trees (HistGradientBoosting) are ragged: the one-row forest kernel stops a
     group of trees early once no walk moves. Each row alone must give the bits the batch

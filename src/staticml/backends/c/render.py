@@ -200,7 +200,7 @@ class _OpPrinter:
             "the forest kernel",
             f"{{ {xt} xs[{nf}]; {kernel}_run(v, &{p}_forest, xs, {p}_dst, {nd}); }}",
             f"{{ {xt} xs[BLOCK * {nf}]; "
-            f"{kernel}_block(V, N_SLOTS, nb, rc, &{p}_forest, xs, {p}_dst, {nd}); }}")
+            f"{kernel}_block(V, N_SLOTS, nb, rc, &{p}_forest, xs, BLOCK, {p}_dst, {nd}); }}")
 
     def _block_op(self, what: str, row_call: str, block_call: str) -> None:
         """End the current row segment with an op that has its own block kernel."""
@@ -295,6 +295,8 @@ def _program(printer: _OpPrinter, head_body: list[str], n_slots: int) -> list[st
             calls_row.append(f"    {seg[1]}")
             calls_block.append(f"    {seg[2]}")
     block = max(1, min(64, 4096 // max(n_slots, 1)))
+    if block >= 16:  # forest kernels walk SM_GROUP (16) rows at a time over the block
+        block -= block % 16
     avx2_rows = _avx2_rows(printer.dense_macs)
     return [
         *lines,
@@ -306,8 +308,10 @@ def _program(printer: _OpPrinter, head_body: list[str], n_slots: int) -> list[st
         *calls_row, "    head(v, out);", "    (void)rc;", "    return SM_OK;", "}", "",
         f"/* Rows per block in run_block: forests walk a block of rows tree by tree, so each",
         f"   tree stays in cache; dense layers reuse each weight for SM_LANES rows. Bounded",
-        f"   so the block's register files stay small. */",
-        f"#define BLOCK {block}", "",
+        f"   so the block's register files stay small; a multiple of SM_GROUP from 16 rows on,",
+        f"   since forest kernels walk SM_GROUP rows at a time (feature-major, BLOCK per row). */",
+        f"#define BLOCK {block}",
+        "",
         "/* avx2: run dense layers with the AVX2 kernel (see SM_CPU_AVX2 in the runtime). */",
         "static void run_block(double *V, int32_t nb, int *rc, int32_t *bad, int avx2) {",
         "    int32_t b;", *calls_block,
