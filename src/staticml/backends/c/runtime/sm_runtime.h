@@ -633,8 +633,9 @@ static void sm_forest_features32(const sm_fast_forest *f, const double *v, float
  * per-lane row pointers (e.g. XGBoost 3,966 -> 2,761, LightGBM 5,697 -> 4,090); the one-row
  * kernel 9-14% faster on depth-wise trees. Ragged groups keep the loop (unrolled: +3%).
  * AVX-512 gathers (16 walks per vector: gather node, gather feature, compare, blend) were
- * tried on the same models (Zen 4): 5% faster than this on 8-byte float32 nodes, 20% slower
- * on 16-byte double nodes; not worth a second code path and a CPU dispatch. */
+ * tried on the same models (Zen 4): 5% faster than the loop over lanes on 8-byte float32
+ * nodes (RandomForest), 20% slower on 16-byte double nodes (XGBoost), and slower than this
+ * written-out kernel on both; not worth a second code path and a CPU dispatch. */
 #define SM_STEP16(STEP, nodes, I, xs, s, L) do { \
         STEP(nodes, I[0], xs, s, 0 * (L)); STEP(nodes, I[1], xs, s, 1 * (L));           \
         STEP(nodes, I[2], xs, s, 2 * (L)); STEP(nodes, I[3], xs, s, 3 * (L));           \
