@@ -18,15 +18,21 @@ branch from the inner loop:
   values are still added tree by tree in the original order: the sums are bit-identical;
 * leaf-wise trees (LightGBM, HistGradientBoosting) are ragged: a depth-15 tree whose rows
   mostly stop after 5 steps. The one-row kernel walks SM_GROUP trees of one row in
-  lock-step and, from the group's shallowest leaf on, stops once no walk moved. Only
-  ragged groups check: those whose trees' expected path (a walk going left or right with
-  probability 1/2) is at most RAGGED of the group's depth. Measured on bench/trees.py:
-  LightGBM/HGB groups sit at 0.27-0.41 (checking: -10% per row), RandomForest depth 10
-  and XGBoost depth 6 at 0.65-1.0 (checking: +7% per row). In the batch kernel, where
-  SM_GROUP rows walk one tree, some row nearly always takes the deepest path, so stopping
-  early does not help (+9% on LightGBM), nor did refilling lanes (a lane taking the next
-  row as soon as its row reached a leaf: 1.5-2x slower, more work per step than it saves).
-
+  lock-step for ``group_from`` steps, then finishes each walk still moving on its own
+  (a loop per lane, one mispredicted exit each). ``group_from`` is the depth by which the
+  group's walks are expected to be done but for 1/TAIL_LANES of a lane, with each walk
+  turning left or right with probability 1/2 (real rows go deeper: the trees split where
+  the data is). Measured on bench/trees.py (C ns/row, one-row kernel) against a fixed
+  lock-step depth K: LightGBM 6,431 / 6,189 / 6,206 / 6,424 at K = 8 / 9 / 10 / 11, HGB
+  2,866 / 2,653 / 2,632 / 2,739; this rule picks 9-10 there; lock-step to the full depth
+  with a check for "no walk moved" (the previous kernel) was 7,189 and 3,050-3,270. Only
+  ragged groups get a tail: those whose trees' expected path is at most RAGGED of the
+  group's depth (LightGBM/HGB groups sit at 0.27-0.41, RandomForest depth 10 and XGBoost
+  depth 6 at 0.65-1.0). In the batch kernel, where SM_GROUP rows walk one tree, stopping
+  early does not help (+9% on LightGBM; the deepest of 16 rows saves only 17% of the
+  steps), nor did refilling lanes (a lane taking the next row as soon as its row reached
+  a leaf: 1.5-2x slower, more work per step than it saves; for one row, lanes taking the
+  next tree: 1.9x slower).
 Ensembles with categorical splits, or whose missing type differs between nodes on the same
 feature, keep the general kernel.
 """
@@ -46,7 +52,8 @@ LINK_BITS = 21  # float32 nodes: left child in the low bits, 2 * feature + 1 abo
 # XGBoost 28k nodes (450 KB) +9% slower, GradientBoosting 9k nodes +13% slower; RF 79k
 # nodes (1.3 MB) 5-9% faster, the 2000-tree RF 591k nodes (9.4 MB) 2.0x faster.
 FLOAT32_NODES_FROM = 65536  # nodes (1 MiB of 16-byte nodes)
-RAGGED = 0.6  # groups whose expected path is at most this share of their depth stop early
+RAGGED = 0.6  # groups whose expected path is at most this share of their depth are ragged
+TAIL_LANES = 16  # ragged groups: lock-step until under 1/TAIL_LANES walks are expected to move
 # Feature rewrite modes (applied once per row before the walk).
 MODE_PLAIN, MODE_NAN_IS_ZERO, MODE_ZERO_IS_MISSING = 0, 1, 2
 
@@ -59,7 +66,7 @@ class FastForest:
     value: np.ndarray        # float64 (n_nodes, width)
     roots: np.ndarray        # int32 per tree (padded to a multiple of GROUP with node 0)
     group_depth: np.ndarray  # int32 per group of GROUP trees
-    group_from: np.ndarray   # int32 per group: step from which the walk may stop early
+    group_from: np.ndarray   # int32 per group: lock-step steps before walks finish alone
     tree_depth: np.ndarray   # int32 per real tree
     target: np.ndarray       # int32 per real tree
     features: np.ndarray     # int32: op.src positions used, in feature order
@@ -82,13 +89,13 @@ def layout(op: TreeEnsemble) -> FastForest | None:
     width = op.value.shape[1]
     # Node 0 is a shared dummy leaf (value 0) that pads the last group of trees.
     old_ids: list[int] = [-1]
-    roots, depths, shallowest, expected = [], [], [], []
+    roots, depths, tails, expected = [], [], [], []
     for root in op.roots:
-        r, depth, first_leaf, mean_path = _lay_tree(op, int(root), old_ids)
+        r, depth, leaf_mass = _lay_tree(op, int(root), old_ids)
         roots.append(r)
         depths.append(depth)
-        shallowest.append(first_leaf)
-        expected.append(mean_path)
+        tails.append(_unfinished(leaf_mass))
+        expected.append(float(np.dot(np.arange(len(leaf_mass)), leaf_mass)))
     old = np.asarray(old_ids, dtype=np.int64)
     n = len(old)
     is_leaf = np.ones(n, dtype=bool)
@@ -112,16 +119,17 @@ def layout(op: TreeEnsemble) -> FastForest | None:
     pad = (-n_trees) % GROUP
     roots += [0] * pad
     depths += [0] * pad
-    shallowest += [1 << 20] * pad  # padding trees never decide when a group may stop
+    tails += [np.zeros(1)] * pad  # padding trees (the dummy leaf) never move
     expected += [0.0] * pad
     group_depth = (np.asarray(depths, dtype=np.int32).reshape(-1, GROUP).max(axis=1)
                    if roots else np.zeros(0, dtype=np.int32))
     if roots:
-        first = np.asarray(shallowest, dtype=np.int64).reshape(-1, GROUP).min(axis=1)
         ragged = (np.asarray(expected).reshape(-1, GROUP).max(axis=1)
                   <= RAGGED * group_depth)
-        group_from = np.where(ragged, np.minimum(first, group_depth),
-                              group_depth).astype(np.int32)
+        group_from = group_depth.copy()
+        for g in np.flatnonzero(ragged):
+            group_from[g] = _lock_step_depth(tails[g * GROUP:(g + 1) * GROUP],
+                                             int(group_depth[g]))
     else:
         group_from = np.zeros(0, dtype=np.int32)
     return FastForest(
@@ -133,9 +141,9 @@ def layout(op: TreeEnsemble) -> FastForest | None:
 
 
 def _lay_tree(op: TreeEnsemble, root: int, old_ids: list[int]
-              ) -> tuple[int, int, int, float]:
+              ) -> tuple[int, int, np.ndarray]:
     """Append one tree breadth-first with siblings adjacent; returns (root index, depth,
-    depth of its shallowest leaf, expected path of a walk turning left or right with
+    probability of ending at each depth for a walk turning left or right with
     probability 1/2).
 
     BFS appends both children of a node one after the other, so they are adjacent.
@@ -146,14 +154,11 @@ def _lay_tree(op: TreeEnsemble, root: int, old_ids: list[int]
     seen = {root}
     i = start
     max_depth = 0
-    min_leaf = -1
-    mean_path = 0.0
+    leaf_depths: list[int] = []
     while i < len(old_ids):
         node = old_ids[i]
         if op.feature[node] < 0:
-            if min_leaf < 0:  # breadth-first: the first leaf is the shallowest
-                min_leaf = depth[node]
-            mean_path += depth[node] * 0.5 ** depth[node]
+            leaf_depths.append(depth[node])
         else:
             for k in (int(op.left[node]), int(op.right[node])):
                 if k in seen:
@@ -163,7 +168,23 @@ def _lay_tree(op: TreeEnsemble, root: int, old_ids: list[int]
                 max_depth = max(max_depth, depth[k])
                 old_ids.append(k)
         i += 1
-    return start, max_depth, max(min_leaf, 0), mean_path
+    d = np.asarray(leaf_depths)
+    mass = np.bincount(d, weights=0.5 ** d.astype(np.float64), minlength=max_depth + 1)
+    return start, max_depth, mass
+
+
+def _unfinished(leaf_mass: np.ndarray) -> np.ndarray:
+    """P(a walk is still moving after k steps), k = 0..depth, from P(ending at depth d)."""
+    return leaf_mass[::-1].cumsum()[::-1] - leaf_mass
+
+
+def _lock_step_depth(tails: list[np.ndarray], depth: int) -> int:
+    """The first step count after which the group's walks still moving are expected to be
+    fewer than 1/TAIL_LANES (see the module docstring)."""
+    for k in range(depth + 1):
+        if sum(float(t[k]) if k < len(t) else 0.0 for t in tails) < 1.0 / TAIL_LANES:
+            return k
+    return depth
 
 
 def float32_nodes(op: TreeEnsemble, f: FastForest) -> tuple[np.ndarray, np.ndarray] | None:

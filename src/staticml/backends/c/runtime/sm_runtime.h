@@ -571,7 +571,7 @@ typedef struct {
     int32_t width;
     const int32_t *roots;       /* n_groups * SM_GROUP entries, padded with the dummy leaf 0 */
     const int32_t *group_depth; /* steps to take for each group of SM_GROUP trees */
-    const int32_t *group_from;  /* from this step on, stop once no tree of the group moved */
+    const int32_t *group_from;  /* lock-step steps; then walks still moving finish alone */
     int32_t n_groups;
     const int32_t *tree_depth;  /* steps to take for each tree (batch kernel) */
     const int32_t *target;      /* per tree: output index, -1 = the whole leaf vector */
@@ -631,7 +631,7 @@ static void sm_forest_features32(const sm_fast_forest *f, const double *v, float
  * Measured on bench/trees.py's models (gcc -O2, C ns/row): with the feature-major block and
  * per-tree leaf adds, the batch kernel went 1.3-1.5x faster than a loop over lanes reading
  * per-lane row pointers (e.g. XGBoost 3,966 -> 2,761, LightGBM 5,697 -> 4,090); the one-row
- * kernel 9-14% faster on depth-wise trees. Ragged groups keep the loop (unrolled: +3%).
+ * kernel 9-14% faster on depth-wise trees.
  * AVX-512 gathers (16 walks per vector: gather node, gather feature, compare, blend) were
  * tried on the same models (Zen 4): 5% faster than the loop over lanes on 8-byte float32
  * nodes (RandomForest), 20% slower on 16-byte double nodes (XGBoost), and slower than this
@@ -690,7 +690,8 @@ static void sm_forest_finish(const sm_fast_forest *f, double *v, const int32_t *
  * row, PFX##_block a block of rows; XT is the feature type (double or float), NODES the node
  * array, STEP one branch-free step, FEATURES the feature rewrite. */
 #define SM_FOREST_KERNELS(PFX, XT, NODES, STEP, FEATURES) \
-/* One row: SM_GROUP trees walked in lock-step, so their loads overlap. xs: 2 * n_feat. */     \
+/* One row: SM_GROUP trees walked in lock-step, so their loads overlap (leaves point to       \
+ * themselves, so a walk may take more steps than its path). xs: 2 * n_feat. */               \
 static void PFX##_run(double *v, const sm_fast_forest *f, XT *xs,                               \
                        const int32_t *dst, int32_t n_dst) {                                     \
     int32_t g, j, d;                                                                            \
@@ -699,20 +700,12 @@ static void PFX##_run(double *v, const sm_fast_forest *f, XT *xs,               
     for (g = 0; g < f->n_groups; g++) {                                                         \
         uint32_t idx[SM_GROUP];                                                                 \
         for (j = 0; j < SM_GROUP; j++) idx[j] = (uint32_t)f->roots[g * SM_GROUP + j];           \
-        if (f->group_from[g] == f->group_depth[g])                                              \
-            for (d = 0; d < f->group_from[g]; d++) SM_STEP16(STEP, NODES, idx, xs, 1, 0);       \
-        else                                                                                    \
-            for (d = 0; d < f->group_from[g]; d++)                                              \
-                for (j = 0; j < SM_GROUP; j++) STEP(NODES, idx[j], xs, 1, 0);                   \
-        for (; d < f->group_depth[g]; d++) { /* ragged trees: stop when every walk is at a leaf */ \
-            uint32_t moved = 0;                                                                 \
+        for (d = 0; d < f->group_from[g]; d++) SM_STEP16(STEP, NODES, idx, xs, 1, 0);           \
+        if (f->group_from[g] < f->group_depth[g]) /* ragged: the few walks left finish alone */ \
             for (j = 0; j < SM_GROUP; j++) {                                                    \
-                uint32_t was = idx[j];                                                          \
-                STEP(NODES, idx[j], xs, 1, 0);                                                  \
-                moved |= was ^ idx[j]; /* leaves point to themselves */                         \
+                uint32_t was;                                                                   \
+                do { was = idx[j]; STEP(NODES, idx[j], xs, 1, 0); } while (idx[j] != was);     \
             }                                                                                   \
-            if (moved == 0) break;                                                              \
-        }                                                                                       \
         for (j = 0; j < SM_GROUP && g * SM_GROUP + j < f->n_trees; j++) /* in tree order */     \
             sm_forest_add(f, g * SM_GROUP + j, idx[j], v, dst, n_dst);                          \
     }                                                                                           \
