@@ -8,6 +8,7 @@ into ``NAME.c`` so that one file compiles on its own with any C99 compiler.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib import resources
 
@@ -119,11 +120,17 @@ class _OpPrinter:
                    f"{'0.0' if nan else c_double(op.missing)});")
 
     def _SubDiv(self, p: str, op: o.SubDiv) -> None:
-        self._slots(p, op)
         self.tables += [_f64(f"{p}_sub", op.sub), _f64(f"{p}_div", op.div)]
-        # (A block kernel with the divisions in SIMD lanes was tried: no faster on the MLP
-        # benchmark, 40% slower on scaler + logistic regression: one more pass over the block.)
-        self._call(f"sm_sub_div(v, {p}_src, {p}_dst, {p}_sub, {p}_div, {len(op.src)});")
+        # (A block kernel with the divisions in SIMD lanes across rows was tried: no faster
+        # on the MLP benchmark, 40% slower on scaler + logistic regression: one more pass
+        # over the block. Pairs of columns of one row in a vector are what pays.)
+        src, dst = _contiguous(op.src), _contiguous(op.dst)
+        n = len(op.src)
+        if src is not None and dst is not None and (src == dst or abs(src - dst) >= n):
+            self._call(f"sm_sub_div_range(v + {dst}, v + {src}, {p}_sub, {p}_div, {n});")
+        else:
+            self._slots(p, op)
+            self._call(f"sm_sub_div(v, {p}_src, {p}_dst, {p}_sub, {p}_div, {n});")
 
     def _MulAdd(self, p: str, op: o.MulAdd) -> None:
         self._slots(p, op)
@@ -322,6 +329,13 @@ def _program(printer: _OpPrinter, head_body: list[str], n_slots: int) -> list[st
         else "#define DENSE_AVX2(n) 0",
         "",
     ]
+
+
+def _contiguous(slots: Sequence[int]) -> int | None:
+    """The first slot if ``slots`` are consecutive (k, k+1, ...), else None."""
+    if len(slots) and all(b == a + 1 for a, b in zip(slots, slots[1:])):
+        return int(slots[0])
+    return None
 
 
 def op_src(op: o.Op) -> tuple[int, ...]:
