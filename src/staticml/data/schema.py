@@ -270,10 +270,14 @@ class RowEncoder:
         if self.all_numeric and self.n > 1:
             try:  # the common case: one C-level lookup of every column, one numpy call
                 out = np.array(self._getter(row))
-                if out.dtype.kind in "fiub" and out.shape == (self.n,):  # not str, None, ...
-                    return out if out.dtype is _F64 else out.astype(np.float64)
             except (KeyError, TypeError, ValueError):
                 pass  # the loop below names the column and the problem (or takes None)
+            else:
+                dt = out.dtype
+                if dt is _F64 and out.ndim == 1:  # all floats: the usual row, tested first
+                    return out
+                if dt.kind in "fiub" and out.shape == (self.n,):  # not str, None, ...
+                    return out.astype(np.float64)
         out = np.empty(self.n)
         for i, col in enumerate(self.inputs):
             try:
