@@ -66,14 +66,14 @@ def infer_inputs(model: Any, sample: Any) -> list[InputColumn]:
     return [InputColumn(n, _column_kind(c, n)) for n, c in zip(names, cols)]
 
 
-_F64 = np.dtype(np.float64)  # numpy's builtin dtypes are singletons: `is` is the fast test
+F64 = np.dtype(np.float64)  # numpy's builtin dtypes are singletons: `is` is the fast test
 
 
 def is_f64(dtype: np.dtype) -> bool:
     """Native float64. ``is`` is the fast test (~20 ns), but an unpickled array's dtype is an
     equal copy, not numpy's singleton: those take the ``==`` test (~0.1 us) instead of the
     ~1 us of a conversion path."""
-    return dtype is _F64 or dtype == _F64
+    return dtype is F64 or dtype == F64
 
 
 class RowEncoder:
@@ -274,7 +274,7 @@ class RowEncoder:
                 pass  # the loop below names the column and the problem (or takes None)
             else:
                 dt = out.dtype
-                if dt is _F64 and out.ndim == 1:  # all floats: the usual row, tested first
+                if dt is F64 and out.ndim == 1:  # all floats: the usual row, tested first
                     return out
                 if dt.kind in "fiub" and out.shape == (self.n,):  # not str, None, ...
                     return out.astype(np.float64)

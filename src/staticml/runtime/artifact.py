@@ -17,7 +17,7 @@ import numpy as np
 
 from .. import errors
 from ..bundle import manifest as mf
-from ..data.schema import _F64, RowEncoder, is_f64
+from ..data.schema import F64, RowEncoder, is_f64
 from ..errors import ArtifactError, InputError
 from ..ir.ops import InputColumn
 from ..toolchain.compilers import native_platform
@@ -201,7 +201,7 @@ class Artifact:
         except AttributeError:
             row = self._new_row()
         if (type(X) is np.ndarray and X.shape == row.shape and self._numeric
-                and (X.dtype is _F64 or is_f64(X.dtype))):
+                and (X.dtype is F64 or is_f64(X.dtype))):
             row.x[...] = X
         elif not self._encoder.frame_row_into(X, row.x_t):
             x = self._encoder.encode(X)
