@@ -9,7 +9,7 @@ column's vocabulary (-1 = never seen, NaN = missing), which is the flat C entry 
 from __future__ import annotations
 
 import operator
-
+import sys
 from typing import Any, Mapping, Sequence
 
 import numpy as np
@@ -66,7 +66,14 @@ def infer_inputs(model: Any, sample: Any) -> list[InputColumn]:
     return [InputColumn(n, _column_kind(c, n)) for n, c in zip(names, cols)]
 
 
-_F64 = np.dtype(np.float64)  # numpy's builtin dtypes are singletons: `is` is the fast test
+F64 = np.dtype(np.float64)  # numpy's builtin dtypes are singletons: `is` is the fast test
+
+
+def is_f64(dtype: np.dtype) -> bool:
+    """Native float64. ``is`` is the fast test (~20 ns), but an unpickled array's dtype is an
+    equal copy, not numpy's singleton: those take the ``==`` test (~0.1 us) instead of the
+    ~1 us of a conversion path."""
+    return dtype is F64 or dtype == F64
 
 
 class RowEncoder:
@@ -90,10 +97,11 @@ class RowEncoder:
         self._index: dict[int, Any] = {i: None for i in self.string_cols}
         # (column labels array, names, index, positions, in training order?)
         self._cached: tuple = (None, (), None, None, False)
+        self._frame_cls: type | None = None  # pandas.DataFrame, looked up on first use
 
     # -- matrices ---------------------------------------------------------------------
     def encode(self, x: Any) -> np.ndarray:
-        if (type(x) is np.ndarray and x.dtype is _F64 and self.all_numeric and x.ndim == 2
+        if (type(x) is np.ndarray and is_f64(x.dtype) and self.all_numeric and x.ndim == 2
                 and x.shape[1] == self.n):
             return x  # the common fast path: nothing to convert
         if _is_pandas(x):
@@ -119,22 +127,68 @@ class RowEncoder:
         return np.column_stack([self._encode_column(i, arr[:, i]) for i in range(self.n)]) \
             if arr.shape[0] else np.empty((0, self.n))
 
-    def _encode_frame(self, df: Any) -> np.ndarray:
+    def _layout(self, df: Any) -> tuple:
+        """(column list, {label: position} or None if labels repeat, positions of the
+        model's columns or None if one is missing, in training order?) of ``df``'s labels."""
         cached = self._cached  # one tuple, read once: safe when threads share the encoder
         labels = df.columns.array  # shared by the frames that iloc/copy/reset_index make
         if labels is cached[0]:  # the cache holds a reference, so the identity is not reused
-            _, cols, index, positions, in_order = cached
-        elif cached[0] is not None and _same_labels(labels, cached[0]):  # a new frame, same names
-            _, cols, index, positions, in_order = cached
-            self._cached = (labels, cols, index, positions, in_order)
-        else:  # pandas 3's Arrow-backed labels make this ~15 us: worth caching
-            cols = df.columns.tolist()
-            index = {c: k for k, c in enumerate(cols)} if len(cols) == len(set(cols)) else None
-            positions = (np.asarray([index[c] for c in self.names])
-                         if index is not None and all(c in index for c in self.names) else None)
-            in_order = positions is not None and len(cols) == self.n and \
-                bool(np.array_equal(positions, np.arange(self.n)))
-            self._cached = (labels, cols, index, positions, in_order)
+            return cached[1:]
+        if cached[0] is not None and _same_labels(labels, cached[0]):  # a new frame, same names
+            self._cached = (labels, *cached[1:])
+            return cached[1:]
+        # pandas 3's Arrow-backed labels make this ~15 us: worth caching
+        cols = df.columns.tolist()
+        index = {c: k for k, c in enumerate(cols)} if len(cols) == len(set(cols)) else None
+        positions = (np.asarray([index[c] for c in self.names])
+                     if index is not None and all(c in index for c in self.names) else None)
+        in_order = positions is not None and len(cols) == self.n and \
+            bool(np.array_equal(positions, np.arange(self.n)))
+        self._cached = (labels, cols, index, positions, in_order)
+        return cols, index, positions, in_order
+
+    def frame_row_into(self, df: Any, x_t: np.ndarray) -> bool:
+        """Write a one-row, all-float64 DataFrame's values into ``x_t`` (n x 1: the
+        transposed view of a one-row buffer) in training order and return True; return
+        False for anything else (encode it instead).
+
+        Why: ``df.to_numpy()`` costs ~1.3 us for one row, most of a one-row prediction.
+        For a frame whose columns are one float64 numpy block, ``to_numpy`` returns that
+        block transposed (pandas keeps a single block's rows in column order), so reading
+        the block gives the same bits. The block is pandas' internal API: every step is
+        checked and anything unexpected falls back to the public path.
+        """
+        frame_cls = self._frame_cls
+        if frame_cls is None:  # not looked up yet (a DataFrame means pandas is imported)
+            pd = sys.modules.get("pandas")
+            frame_cls = self._frame_cls = getattr(pd, "DataFrame", None)
+        if type(df) is not frame_cls or frame_cls is None or not self.all_numeric:
+            return False
+        cached = self._cached
+        if df.columns.array is cached[0]:  # as in _layout, without its call (~0.1 us)
+            _, cols, _, positions, in_order = cached
+        else:
+            cols, _, positions, in_order = self._layout(df)
+        if positions is None:
+            return False
+        try:
+            blocks = df._mgr.blocks
+            if len(blocks) != 1:
+                return False
+            values = blocks[0].values
+        except (AttributeError, TypeError):  # another pandas' internals
+            return False
+        if (type(values) is not np.ndarray or not is_f64(values.dtype)
+                or values.shape != (len(cols), 1)):
+            return False
+        if in_order:
+            x_t[...] = values
+        else:
+            np.take(values, positions, axis=0, out=x_t)
+        return True
+
+    def _encode_frame(self, df: Any) -> np.ndarray:
+        cols, index, positions, in_order = self._layout(df)
         if self.all_numeric and positions is not None:
             try:  # one conversion of the whole frame: ~2 us for a row, not ~1 us per column
                 arr = df.to_numpy(dtype=np.float64)
@@ -216,10 +270,14 @@ class RowEncoder:
         if self.all_numeric and self.n > 1:
             try:  # the common case: one C-level lookup of every column, one numpy call
                 out = np.array(self._getter(row))
-                if out.dtype.kind in "fiub" and out.shape == (self.n,):  # not str, None, ...
-                    return out if out.dtype is _F64 else out.astype(np.float64)
             except (KeyError, TypeError, ValueError):
                 pass  # the loop below names the column and the problem (or takes None)
+            else:
+                dt = out.dtype
+                if dt is F64 and out.ndim == 1:  # all floats: the usual row, tested first
+                    return out
+                if dt.kind in "fiub" and out.shape == (self.n,):  # not str, None, ...
+                    return out.astype(np.float64)
         out = np.empty(self.n)
         for i, col in enumerate(self.inputs):
             try:

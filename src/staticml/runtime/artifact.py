@@ -7,7 +7,9 @@ original estimator returns: the same labels with the same dtype, shape and class
 
 from __future__ import annotations
 
+import ctypes
 import json
+import threading
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -15,7 +17,7 @@ import numpy as np
 
 from .. import errors
 from ..bundle import manifest as mf
-from ..data.schema import RowEncoder
+from ..data.schema import F64, RowEncoder, is_f64
 from ..errors import ArtifactError, InputError
 from ..ir.ops import InputColumn
 from ..toolchain.compilers import native_platform
@@ -38,6 +40,56 @@ class _RowAdapter:
     def predict_row(self, x: np.ndarray, cols: slice | None = None) -> tuple[np.ndarray, int]:
         out, status = self.engine.predict_matrix(x)
         return (out if cols is None else out[:, cols]), int(status[0])
+
+
+class _MatrixRowCall:
+    """``RowCall``'s interface over ``predict_matrix``, for libraries without one-row
+    bindings (engines of other targets): the same buffers, filled by a batch call."""
+
+    __slots__ = ("x", "out", "status", "counts", "predict", "predict_counted", "_lib")
+
+    def __init__(self, lib: Any, n_inputs: int, n_outputs: int) -> None:
+        self.x, self.out = np.zeros((1, n_inputs)), np.zeros((1, n_outputs))
+        self.status = ctypes.c_int32(0)
+        self.counts = None
+        self.predict_counted = None
+        self._lib = lib
+        self.predict = self._predict
+
+    def _predict(self) -> int:
+        out, status = self._lib.predict_matrix(self.x)
+        self.out[...] = out
+        self.status.value = int(status[0])
+        return self.status.value
+
+
+class _OneRow:
+    """One thread's one-row state for one artifact: the library's ``RowCall`` buffers and,
+    made once, views of ``out`` shaped as each API method returns them (slicing costs
+    ~0.2 us a call; a copy of a ready view is what the method returns)."""
+
+    __slots__ = ("x", "x_t", "out", "status", "call", "counted", "shape", "proba", "proba_1d",
+                 "values", "decision", "scores")
+
+    def __init__(self, call: Any, art: "Artifact") -> None:
+        self.call = call
+        self.x, self.out, self.status = call.x, call.out, call.status
+        self.x_t = self.x.T  # (n_inputs, 1): where a DataFrame's block is copied
+        self.shape = self.x.shape
+        # Policy "count" with the C entry point that counts and predicts in one call.
+        self.counted = call.predict_counted if art._count else None
+        out = self.out
+        self.proba = out[:, art._proba] if art._proba is not None else None
+        self.proba_1d = out[0, art._proba] if art._proba is not None else None
+        self.values = self.decision = self.scores = None
+        if art._values is not None:
+            vals = out[:, art._values]
+            self.values = vals[:, 0] if art._squeeze else vals
+        if art._decision is not None:
+            d = out[:, art._decision]
+            self.decision = d[:, 0] if d.shape[1] == 1 else d
+        if art._scores is not None:
+            self.scores = out[:, art._scores][:, 0]
 
 
 class Artifact:
@@ -68,8 +120,13 @@ class Artifact:
         self._count = policy == "count"
         self._counter = getattr(library, "contract_count", None)
         has_counted = getattr(library, "_counted", None) is not None
-        self._one_counted = library.predict_row_counted if has_counted else None
         self._batch_counted = library.predict_matrix_counted if has_counted else None
+        self._numeric = self._encoder.all_numeric
+        n_classes = len(self.classes_) if self.classes_ is not None else 0
+        # predict() of one row: a fresh 1-element array per call, copied from these.
+        self._label_rows = tuple(self.classes_[k:k + 1] for k in range(n_classes))
+        self._labels = tuple(self.classes_[k] for k in range(n_classes))  # numpy scalars
+        self._tls = threading.local()  # this thread's _OneRow
 
     # -- loading --------------------------------------------------------------------
     @classmethod
@@ -120,14 +177,60 @@ class Artifact:
         x = self._encoder.encode(X)
         return self._lib.predict_matrix(x)
 
-    def _outputs(self, X: Any, cols: slice | None = None) -> np.ndarray:
-        """Output-layout rows (``[:, cols]`` if given); raises on any refused row."""
-        x = self._encoder.encode(X)
-        if x.shape[0] == 1:  # latency path: no numpy reductions, one copy, one C call
-            out, code = self._predict_one_row(x, cols)
-            if code:
-                self._raise(np.array([code], dtype=np.int32), x)
-            return out
+    def _row(self) -> _OneRow:
+        """This thread's one-row buffers (made on its first one-row call)."""
+        try:
+            return self._tls.row
+        except AttributeError:
+            return self._new_row()
+
+    def _new_row(self) -> _OneRow:
+        make = getattr(self._lib, "row_call", None)
+        call = make() if make is not None else _MatrixRowCall(
+            self._lib, len(self.inputs), self.manifest["outputs"]["n_outputs"])
+        row = self._tls.row = _OneRow(call, self)
+        return row
+
+    def _run_one(self, X: Any) -> _OneRow | np.ndarray:
+        """The latency path. When ``X`` is one row, predict it in this thread's buffers and
+        return them (outputs in ``row.out``; raises on a refused row); otherwise return
+        ``X`` encoded, for the batch path. A float64 array row and a one-row float64
+        DataFrame are copied straight into the buffer; other forms are encoded first."""
+        try:
+            row = self._tls.row
+        except AttributeError:
+            row = self._new_row()
+        if (type(X) is np.ndarray and X.shape == row.shape and self._numeric
+                and (X.dtype is F64 or is_f64(X.dtype))):
+            row.x[...] = X
+        elif not self._encoder.frame_row_into(X, row.x_t):
+            x = self._encoder.encode(X)
+            if x.shape[0] != 1:
+                return x
+            row.x[...] = x
+        self._call_row(row)
+        return row
+
+    def _call_row(self, row: _OneRow) -> None:
+        """One foreign call on ``row.x`` (counting contract violations under policy
+        "count"); raises on a refused row."""
+        counted = row.counted
+        if counted is not None:
+            if counted():
+                self._violations.add_counts(1, 1, row.call.take_counts())
+            else:
+                self._violations.add_clean_row()
+        else:
+            if self._count:  # a library without the counting entry point
+                self._count_violations(row.x)
+            row.call.predict()
+        code = row.status.value
+        if code:
+            self._raise(np.array([code], dtype=np.int32), row.x)
+
+    def _outputs(self, x: np.ndarray, cols: slice | None = None) -> np.ndarray:
+        """Output-layout rows (``[:, cols]`` if given) of encoded rows ``x``; raises on any
+        refused row."""
         if self._count and self._batch_counted is not None:
             out, status, bad, counts = self._batch_counted(x)
             self._violations.add_counts(x.shape[0], bad, counts)
@@ -138,17 +241,6 @@ class Artifact:
         if status.any():
             self._raise(status, x)
         return out if cols is None else out[:, cols]
-
-    def _predict_one_row(self, x: np.ndarray, cols: slice | None = None
-                         ) -> tuple[np.ndarray, int]:
-        if not self._count:
-            return self._lib.predict_row(x, cols)
-        if self._one_counted is None:
-            self._count_violations(x)
-            return self._lib.predict_row(x, cols)
-        out, code, bad, counts = self._one_counted(x, cols)
-        self._violations.add_counts(1, bad, counts)
-        return out, code
 
     def _raise(self, status: np.ndarray, x: np.ndarray) -> None:
         bad = np.flatnonzero(status)
@@ -171,52 +263,78 @@ class Artifact:
             code=code, row=row, column=column)
 
     # -- scikit-learn API -----------------------------------------------------------
+    # Each method first tries the one-row path (``_run_one``), which returns the thread's
+    # buffers, and copies the ready view of the outputs it returns; more rows take the
+    # batch path. Both give the same bits, dtype and shape.
     def predict(self, X: Any) -> np.ndarray:
-        out = self._outputs(X)
+        r = self._run_one(X)
+        if type(r) is _OneRow:
+            if self.task == "classification":
+                return self._label_row(r.out)
+            return r.values.copy()
+        out = self._outputs(r)
         if self.task == "classification":
             return self.classes_.take(out[:, 0].astype(np.intp))
         vals = out[:, self._values]
         return vals[:, 0].copy() if self._squeeze else vals
 
+    def _label_row(self, out: np.ndarray) -> np.ndarray:
+        """The class label of one output row, as a fresh (1,) array of ``classes_``' dtype."""
+        k = int(out.item(0))
+        if 0 <= k < len(self._label_rows):
+            return self._label_rows[k].copy()
+        return self.classes_.take(out[:, 0].astype(np.intp))  # raises as the batch path does
+
     def predict_proba(self, X: Any) -> np.ndarray:
         if self._proba is None:
             raise AttributeError(f"this {self.manifest['source_model']['type']} model has no "
                                  "predict_proba (scikit-learn's does not either)")
-        out = self._outputs(X, self._proba)
+        r = self._run_one(X)
+        if type(r) is _OneRow:
+            return r.proba.copy()
+        out = self._outputs(r, self._proba)
         return out if out.flags.c_contiguous else np.ascontiguousarray(out)
 
     def decision_function(self, X: Any) -> np.ndarray:
         if self._decision is None:
             raise AttributeError("this model has no decision_function")
-        d = self._outputs(X)[:, self._decision]
+        r = self._run_one(X)
+        if type(r) is _OneRow:
+            return r.decision.copy()
+        d = self._outputs(r)[:, self._decision]
         return d[:, 0].copy() if d.shape[1] == 1 else d.copy()
 
     def score_samples(self, X: Any) -> np.ndarray:
         """Outlier detectors (IsolationForest): the same scores as ``score_samples``."""
         if self._scores is None:
             raise AttributeError("this model has no score_samples")
-        return self._outputs(X)[:, self._scores][:, 0].copy()
+        r = self._run_one(X)
+        if type(r) is _OneRow:
+            return r.scores.copy()
+        return self._outputs(r)[:, self._scores][:, 0].copy()
 
     # -- single rows (the natural input of an online application) ------------------
-    def _one(self, row: Mapping[str, Any]) -> np.ndarray:
-        x = self._encoder.encode_dict(row)[None, :]
-        out, code = self._predict_one_row(x)
-        if code:
-            self._raise(np.array([code], dtype=np.int32), x)
-        return out[0]
+    def _one(self, row: Mapping[str, Any]) -> _OneRow:
+        """Predict a ``{column: value}`` row in this thread's buffers."""
+        x = self._encoder.encode_dict(row)
+        r = self._row()
+        r.x[0] = x
+        self._call_row(r)
+        return r
 
     def predict_one(self, row: Mapping[str, Any]) -> Any:
         """Predict one row given as ``{column: value}``; returns a label or a value."""
-        out = self._one(row)
+        out = self._one(row).out[0]
         if self.task == "classification":
-            return self.classes_[int(out[0])]
+            k = int(out[0])
+            return self._labels[k] if 0 <= k < len(self._labels) else self.classes_[k]
         vals = out[self._values]
         return float(vals[0]) if self._squeeze else vals.copy()
 
     def predict_proba_one(self, row: Mapping[str, Any]) -> np.ndarray:
         if self._proba is None:
             raise AttributeError("this model has no predict_proba")
-        return self._one(row)[self._proba].copy()
+        return self._one(row).proba_1d.copy()
 
     # -- the input contract ---------------------------------------------------------
     def _count_violations(self, x: np.ndarray) -> None:

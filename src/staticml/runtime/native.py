@@ -12,6 +12,7 @@ import ctypes
 import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from pathlib import Path
 from typing import Callable
 
@@ -103,38 +104,37 @@ class NativeLibrary:
                                 ctypes.c_void_p, ctypes.c_void_p]
             counted.restype = ctypes.c_size_t
         self._counted = counted
-        # One-row calls are the latency-critical case: per-thread fixed buffers whose
-        # addresses are computed once (numpy's .ctypes.data costs ~1 us per access), and
-        # per-thread contract counts (the C call adds to them; nonzero only if bad).
-        self._tls = threading.local()
+        # Handles of the same functions for one-row calls (``RowCall``): no argtypes, so
+        # ctypes passes the ready parameters RowCall made as they are.
+        self._predict_raw = self._raw(f"{name}_predict_matrix", ctypes.c_int)
+        self._counted_raw = (self._raw(f"{name}_predict_matrix_counted", ctypes.c_size_t)
+                             if counted is not None else None)
+        self._tls = threading.local()  # this thread's RowCall for predict_row*
 
-    def _one_row_buffers(self) -> tuple:
-        bufs = getattr(self._tls, "bufs", None)
-        if bufs is None:
-            x1, out1 = np.empty((1, self.n_inputs)), np.empty((1, self.n_outputs))
-            st1 = ctypes.c_int32(0)  # .value is cheaper to read than a numpy element
-            counts = np.zeros((self.n_inputs, 3), dtype=np.uint64)
-            bufs = self._tls.bufs = (x1, out1, st1, _address(x1), _address(out1),
-                                     ctypes.addressof(st1), counts, _address(counts), {})
-        return bufs
+    def _raw(self, symbol: str, restype: type) -> Callable:
+        fn = self._lib[symbol]  # indexing makes a new function object (getattr shares one)
+        fn.restype = restype
+        return fn
 
-    @staticmethod
-    def _view(out1: np.ndarray, views: dict, cols: slice | None) -> np.ndarray:
-        """``out1[:, cols]``, made once per thread and slice (slicing costs ~0.2 us)."""
-        if cols is None:
-            return out1
-        key = (cols.start, cols.stop, cols.step)
-        view = views.get(key)
-        if view is None:
-            view = views[key] = out1[:, cols]
-        return view
+    def row_call(self) -> "RowCall":
+        """New one-row buffers with the foreign calls bound to them (one per thread: the
+        buffers are reused by every call)."""
+        return RowCall(self)
+
+    def _row(self) -> "RowCall":
+        try:
+            return self._tls.row
+        except AttributeError:
+            row = self._tls.row = RowCall(self)
+            return row
 
     def predict_row(self, x: np.ndarray, cols: slice | None = None) -> tuple[np.ndarray, int]:
         """One row (shape (1, n_inputs)): outputs (``[:, cols]`` if given) and status code."""
-        x1, out1, st1, px, po, ps, _, _, views = self._one_row_buffers()
-        x1[...] = x
-        self._predict(px, 1, po, ps)
-        return self._view(out1, views, cols).copy(), st1.value
+        row = self._row()
+        row.x[...] = x
+        row.predict()
+        out = row.out if cols is None else row.out[:, cols]
+        return out.copy(), row.status.value
 
     def contract_count(self, x: np.ndarray) -> tuple[int, np.ndarray | None]:
         """Rows of ``x`` violating the input contract, and counts (n_inputs x 3) when any."""
@@ -148,16 +148,12 @@ class NativeLibrary:
                             ) -> tuple[np.ndarray, int, int, np.ndarray | None]:
         """``predict_row`` and ``contract_count`` in one foreign call (the latency path
         under policy "count"): outputs, status, violating rows (0/1), counts if any."""
-        try:
-            x1, out1, st1, px, po, ps, counts, pc, views = self._tls.bufs
-        except AttributeError:
-            x1, out1, st1, px, po, ps, counts, pc, views = self._one_row_buffers()
-        x1[...] = x
-        if self._counted(px, 1, po, ps, pc):
-            got = counts.astype(np.int64)
-            counts[:] = 0
-            return self._view(out1, views, cols).copy(), st1.value, 1, got
-        return self._view(out1, views, cols).copy(), st1.value, 0, None
+        row = self._row()
+        row.x[...] = x
+        bad = row.predict_counted()
+        got = row.take_counts() if bad else None
+        out = row.out if cols is None else row.out[:, cols]
+        return out.copy(), row.status.value, int(bad), got
 
     def predict_matrix(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Run rows ``x`` (n × n_inputs float64, C order); returns (outputs, status)."""
@@ -196,3 +192,40 @@ class NativeLibrary:
 
 def _address(a: np.ndarray) -> int:
     return a.__array_interface__["data"][0]
+
+
+class RowCall:
+    """Fixed one-row buffers (input ``x`` (1 x n_inputs), ``out`` (1 x n_outputs), ``status``,
+    contract ``counts``) with the library's entry points bound to them.
+
+    A one-row prediction is all fixed costs, so everything that does not depend on the row
+    is done once here. The buffer addresses (numpy's ``.ctypes.data`` costs ~1 us per
+    access) become ready call parameters: ``c_void_p.from_param(address)`` makes the object
+    ctypes would otherwise build from each argument on every call, and a function pointer
+    without argtypes passes such objects as they are (~50 ns less per argument than
+    converting a Python int or a ``c_void_p``). ``predict``/``predict_counted`` are
+    ``functools.partial`` objects over those parameters. The caller writes ``x``, calls,
+    then reads ``out`` and ``status.value``. One object per thread: calls reuse the buffers.
+    """
+
+    __slots__ = ("x", "out", "status", "counts", "predict", "predict_counted")
+
+    def __init__(self, lib: NativeLibrary) -> None:
+        self.x = np.zeros((1, lib.n_inputs))
+        self.out = np.zeros((1, lib.n_outputs))
+        self.status = ctypes.c_int32(0)  # .value is cheaper to read than a numpy element
+        self.counts = np.zeros((lib.n_inputs, 3), dtype=np.uint64)
+        ptr = ctypes.c_void_p.from_param  # the buffers live as long as this object
+        args = (ptr(_address(self.x)), ctypes.c_size_t.from_param(1), ptr(_address(self.out)),
+                ptr(ctypes.addressof(self.status)))
+        self.predict: Callable[[], int] = partial(lib._predict_raw, *args)
+        self.predict_counted: Callable[[], int] | None = (
+            partial(lib._counted_raw, *args, ptr(_address(self.counts)))
+            if lib._counted_raw is not None else None)
+
+    def take_counts(self) -> np.ndarray:
+        """The contract counts the last counted call added (n_inputs x 3, int64), zeroing
+        the buffer for the next call."""
+        got = self.counts.astype(np.int64)
+        self.counts[:] = 0
+        return got

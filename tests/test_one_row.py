@@ -1,0 +1,160 @@
+"""The one-row latency path (per-thread buffers, a DataFrame's block read directly, ready
+ctypes parameters) gives the batch path's bits, labels, errors and contract counts."""
+
+import pickle
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.datasets import make_classification
+from sklearn.linear_model import LinearRegression, LogisticRegression
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+import staticml
+from staticml.errors import E_ARGUMENT, E_MISSING_VALUE, InputError
+from staticml.runtime.artifact import Artifact
+
+pytestmark = pytest.mark.needs_cc
+
+COLS = [f"c{i}" for i in range(6)]
+
+
+@pytest.fixture(scope="module")
+def numeric(tmp_path_factory):
+    """Numbers only, string labels, no imputer (NaN is refused), policy "count"."""
+    X, y = make_classification(600, 6, n_informative=4, n_classes=3, random_state=2)
+    X = pd.DataFrame(X, columns=COLS)
+    y = np.array(["ant", "bee", "cat"])[y]
+    model = make_pipeline(StandardScaler(), LogisticRegression()).fit(X[:400], y[:400])
+    art = staticml.build(model, X[:400], tmp_path_factory.mktemp("one") / "num", name="num")
+    return model, X[400:].reset_index(drop=True), art
+
+
+def _same(a: np.ndarray, b: np.ndarray) -> None:
+    assert a.dtype == b.dtype and a.shape == b.shape and a.tobytes() == b.tobytes()
+
+
+def test_every_one_row_form_gives_the_batch_bits(numeric):
+    model, X, art = numeric
+    arr = X.to_numpy()
+    proba, labels = art.predict_proba(X), art.predict(X)  # batch path
+    _same(labels, model.predict(X))
+    shuffled = X[COLS[::-1]]
+    extra = X.assign(other=1.0, name="x")  # more blocks: the general frame path
+    unpickled = pickle.loads(pickle.dumps(arr))  # an equal dtype, not numpy's singleton
+    for i in range(20):
+        forms = [arr[i:i + 1], unpickled[i:i + 1], np.asfortranarray(arr[i:i + 1]),
+                 arr[i:i + 2][::2], X.iloc[[i]], shuffled.iloc[[i]], extra.iloc[[i]],
+                 pd.DataFrame([X.iloc[i].to_dict()])]
+        for form in forms:
+            _same(art.predict_proba(form), proba[i:i + 1])
+            _same(art.predict(form), labels[i:i + 1])
+        d = X.iloc[i].to_dict()
+        _same(art.predict_proba_one(d), proba[i])
+        got = art.predict_one(d)
+        assert got == labels[i] and type(got) is type(labels[i])
+    assert art._encoder.frame_row_into(shuffled.iloc[[0]], np.empty((len(COLS), 1)))
+    assert not art._encoder.frame_row_into(extra.iloc[[0]], np.empty((len(COLS), 1)))
+    # the returned arrays are fresh: the next call does not change them
+    a = art.predict_proba(arr[:1])
+    keep = a.copy()
+    art.predict_proba(arr[1:2])
+    _same(a, keep)
+
+
+def test_errors_fire_on_the_one_row_paths(numeric):
+    _, X, art = numeric
+    arr = X.to_numpy()
+    bad = arr[:1].copy()
+    bad[0, 2] = np.nan
+    frame = X.iloc[[0]].copy()
+    frame.loc[0, "c2"] = np.nan
+    for form in (bad, frame):
+        with pytest.raises(InputError, match="row 0 in column 'c2'.*missing") as e:
+            art.predict_proba(form)
+        assert e.value.code == E_MISSING_VALUE and e.value.column == "c2"
+    with pytest.raises(InputError, match="column 'c2'") as e:
+        art.predict_one({**X.iloc[0].to_dict(), "c2": None})
+    assert e.value.code == E_MISSING_VALUE
+    with pytest.raises(InputError, match="expected 6 columns"):
+        art.predict(np.zeros((1, 7)))
+    with pytest.raises(InputError, match="missing column"):
+        art.predict(X.iloc[[0]].drop(columns="c4"))
+    with pytest.raises(InputError, match="missing column 'c4'") as e:
+        art.predict_one({k: v for k, v in X.iloc[0].to_dict().items() if k != "c4"})
+    assert e.value.code == E_ARGUMENT
+    with pytest.raises(InputError, match="'c1' must be numeric"):
+        art.predict_one({**X.iloc[0].to_dict(), "c1": "3.5"})
+    with pytest.raises(InputError, match="'c1' must be numeric"):
+        art.predict(X.iloc[[0]].astype({"c1": object}).assign(c1="abc"))
+    # a good row after the errors is still right (the buffers hold no stale state)
+    _same(art.predict_proba(arr[:1]), art.predict_proba(arr[:2])[:1])
+
+
+def test_one_row_paths_count_contract_violations(numeric):
+    _, X, art = numeric
+    arr = X.to_numpy()
+    far = arr[:1].copy()
+    far[0, 0] = 1e6  # out of the training range: counted, still predicted
+    art.violations(reset=True)
+    art.predict(arr[:1])
+    art.predict(far)
+    art.predict(pd.DataFrame(far, columns=COLS))
+    art.predict_one(dict(zip(COLS, far[0])))
+    rep = art.violations()
+    assert rep["rows"] == 4 and rep["rows_with_violations"] == 3
+    assert rep["by_column"] == {"c0": {"out_of_range": 3}}
+
+
+def test_one_row_buffers_are_per_thread(numeric):
+    _, X, art = numeric
+    arr = X.to_numpy()
+    want = art.predict_proba(arr)
+
+    def run(i: int) -> bool:
+        return all(art.predict_proba(arr[k:k + 1]).tobytes() == want[k].tobytes()
+                   for k in range(i, len(arr), 4))
+
+    with ThreadPoolExecutor(4) as pool:
+        assert all(pool.map(run, range(4)))
+
+
+def test_regression_one_row_values(tmp_path):
+    X, y = make_classification(300, 4, random_state=0)
+    model = LinearRegression().fit(X, y.astype(float))
+    art = staticml.build(model, X, tmp_path / "reg", name="reg")
+    ref = art.predict(X[:10])
+    for i in range(10):
+        _same(art.predict(X[i:i + 1]), ref[i:i + 1])
+        assert art.predict_one({f"x{j}": X[i, j] for j in range(4)}) == ref[i]
+
+
+class _MatrixOnly:
+    """A library with only ``predict_matrix`` (as engines of other targets have)."""
+
+    def __init__(self, lib):
+        self._inner = lib
+        self.schema_json, self.path = lib.schema_json, lib.path
+
+    def predict_matrix(self, x):
+        return self._inner.predict_matrix(x)
+
+
+def test_libraries_without_one_row_bindings_take_the_same_paths(numeric):
+    _, X, art = numeric
+    other = Artifact(art.root, art.manifest, _MatrixOnly(art._lib), "other")
+    arr = X.to_numpy()
+    far = arr[:1].copy()
+    far[0, 0] = 1e6
+    for i in range(5):
+        _same(other.predict_proba(arr[i:i + 1]), art.predict_proba(arr[i:i + 1]))
+        _same(other.predict(X.iloc[[i]]), art.predict(X.iloc[[i]]))
+    other.violations(reset=True)
+    other.predict(far)
+    assert other.violations()["by_column"] == {"c0": {"out_of_range": 1}}
+    bad = arr[:1].copy()
+    bad[0, 3] = np.nan
+    with pytest.raises(InputError, match="column 'c3'"):
+        other.predict(bad)
