@@ -82,6 +82,24 @@ def test_wrong_dtype_names_the_column(strict):
         art.predict(bad)
 
 
+def test_numeric_looking_strings_are_refused_not_parsed(tmp_path):
+    """A string in a numeric column is a wrong dtype even when it reads as a number:
+    float("3.5") would silently accept it (and "1,5" or "N/A" would then fail elsewhere)."""
+    rng = np.random.default_rng(4)
+    X = pd.DataFrame(rng.normal(size=(200, 3)), columns=["a", "b", "c"])
+    art = staticml.build(LogisticRegression().fit(X, X.a > 0), X, tmp_path / "num")
+    forms = [pd.DataFrame({"a": ["3.5"], "b": [1.0], "c": [2.0]}),           # one row
+             pd.DataFrame({"a": [0.5, 1.0], "b": ["1", "2"], "c": [2.0, 1]}),  # a batch
+             np.array([[0.1, "3.5", 2.0]], dtype=object),                     # object array
+             {"a": 0.1, "b": 1.0, "c": "2"}]                                  # a dict row
+    for bad in forms:
+        with pytest.raises(InputError, match="must be numeric but holds '.*' \\(str\\)"):
+            art.predict_one(bad) if isinstance(bad, dict) else art.predict(bad)
+    # numbers of any numeric dtype are still fine
+    ok = pd.DataFrame({"a": [1], "b": np.float32([0.5]), "c": [True]})
+    assert art.predict(ok).tolist() == [True]
+
+
 def test_wrong_width_array(strict):
     _, _, art = strict
     with pytest.raises(InputError, match="expected 2 columns"):

@@ -189,7 +189,7 @@ class RowEncoder:
 
     def _encode_frame(self, df: Any) -> np.ndarray:
         cols, index, positions, in_order = self._layout(df)
-        if self.all_numeric and positions is not None:
+        if self.all_numeric and positions is not None and _numeric_frame(df):
             try:  # one conversion of the whole frame: ~2 us for a row, not ~1 us per column
                 arr = df.to_numpy(dtype=np.float64)
             except (TypeError, ValueError):
@@ -218,8 +218,8 @@ class RowEncoder:
             kind = getattr(getattr(values, "dtype", None), "kind", "O")
             if kind in "biuf":
                 return np.asarray(values, dtype=np.float64)
-            try:
-                return np.array([np.nan if _is_na(v) else float(v) for v in values],
+            try:  # (float() would parse "3.5": a string in a numeric column is refused)
+                return np.array([np.nan if _is_na(v) else _as_number(v) for v in values],
                                 dtype=np.float64)
             except (TypeError, ValueError):
                 bad = next(v for v in values if not _is_number(v))
@@ -313,6 +313,24 @@ def _same_labels(a: Any, b: Any) -> bool:
 
 def _is_number(v: Any) -> bool:
     return isinstance(v, (int, float, np.number, bool, np.bool_)) or v is None
+
+
+def _as_number(v: Any) -> float:
+    if isinstance(v, (str, bytes, np.str_, np.bytes_)):
+        raise TypeError("a string is not a number")
+    return float(v)
+
+
+def _numeric_frame(df: Any) -> bool:
+    """Every column of ``df`` has a numeric dtype, so ``to_numpy(dtype=float64)`` cannot
+    parse strings ("3.5" in an object column would silently become 3.5). Reads the dtypes
+    of pandas' blocks (~0.5 us; ``df.dtypes`` builds a Series: ~14 us), falling back to
+    ``df.dtypes`` if pandas' internals differ."""
+    try:
+        kinds = [b.dtype.kind for b in df._mgr.blocks]
+    except AttributeError:
+        kinds = [dt.kind for dt in df.dtypes]
+    return all(k in "biuf" for k in kinds)
 
 
 def _is_na(v: Any) -> bool:
