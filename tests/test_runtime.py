@@ -213,3 +213,23 @@ def test_big_batches_work_in_a_forked_child(mlp_bundle):
         if child.is_alive():
             child.kill()
     assert got == want.tobytes()
+
+
+def test_batch_results_are_fresh_arrays_not_views_of_reused_buffers(mlp_bundle, tmp_path):
+    """Batches run in per-thread scratch buffers that the next batch overwrites; every
+    method must return its own array (classifier labels and probabilities, and the
+    values of a two-output regressor, the one layout returned without a squeeze)."""
+    from sklearn.linear_model import LinearRegression
+
+    model, X, out = mlp_bundle
+    reg = LinearRegression().fit(X, np.c_[X[:, 0], X[:, 1] * 2])
+    cases = [(staticml.load(out, threads=1), ("predict", "predict_proba")),
+             (staticml.build(reg, X[:500], tmp_path / "reg2"), ("predict",))]
+    for art, methods in cases:
+        first = {m: getattr(art, m)(X[:300]) for m in methods}
+        kept = {m: v.copy() for m, v in first.items()}
+        for m in methods:
+            getattr(art, m)(X[300:550])  # a smaller batch: reuses and overwrites the scratch
+        for m in methods:
+            assert np.array_equal(first[m], kept[m]), m
+    assert np.abs(cases[1][0].predict(X[:300]) - reg.predict(X[:300])).max() <= 1e-9

@@ -121,6 +121,7 @@ class Artifact:
         self._counter = getattr(library, "contract_count", None)
         has_counted = getattr(library, "_counted", None) is not None
         self._batch_counted = library.predict_matrix_counted if has_counted else None
+        self._native = isinstance(library, NativeLibrary)  # has per-thread batch scratch
         self._numeric = self._encoder.all_numeric
         n_classes = len(self.classes_) if self.classes_ is not None else 0
         # predict() of one row: a fresh 1-element array per call, copied from these.
@@ -230,14 +231,16 @@ class Artifact:
 
     def _outputs(self, x: np.ndarray, cols: slice | None = None) -> np.ndarray:
         """Output-layout rows (``[:, cols]`` if given) of encoded rows ``x``; raises on any
-        refused row."""
+        refused row. A view of the library's per-thread scratch (native libraries): callers
+        return copies, never the view."""
         if self._count and self._batch_counted is not None:
-            out, status, bad, counts = self._batch_counted(x)
+            out, status, bad, counts = self._batch_counted(x, reuse=True)
             self._violations.add_counts(x.shape[0], bad, counts)
         else:
             if self._count:
                 self._count_violations(x)
-            out, status = self._lib.predict_matrix(x)
+            out, status = (self._lib.predict_matrix(x, reuse=True) if self._native
+                           else self._lib.predict_matrix(x))
         if status.any():
             self._raise(status, x)
         return out if cols is None else out[:, cols]
@@ -276,7 +279,7 @@ class Artifact:
         if self.task == "classification":
             return self.classes_.take(out[:, 0].astype(np.intp))
         vals = out[:, self._values]
-        return vals[:, 0].copy() if self._squeeze else vals
+        return vals[:, 0].copy() if self._squeeze else vals.copy()
 
     def _label_row(self, out: np.ndarray) -> np.ndarray:
         """The class label of one output row, as a fresh (1,) array of ``classes_``' dtype."""
@@ -292,8 +295,7 @@ class Artifact:
         r = self._run_one(X)
         if type(r) is _OneRow:
             return r.proba.copy()
-        out = self._outputs(r, self._proba)
-        return out if out.flags.c_contiguous else np.ascontiguousarray(out)
+        return np.array(self._outputs(r, self._proba), order="C")  # a copy of the scratch
 
     def decision_function(self, X: Any) -> np.ndarray:
         if self._decision is None:
