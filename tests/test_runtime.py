@@ -57,6 +57,19 @@ def mlp_bundle(tmp_path_factory):
     return model, X, out
 
 
+def _block_equals_rows_alone(art, x: np.ndarray, refused: list[int]):
+    """Run ``x`` as one batch and row by row: the rows in ``refused`` (only those) must be
+    refused, every other row must get the same bits alone. Returns (outputs, ok rows)."""
+    outs, status = art.run(x)
+    assert np.flatnonzero(status).tolist() == refused
+    for r in range(len(x)):
+        one, st = art.run(x[r:r + 1])
+        assert st[0] == status[r]
+        if st[0] == 0:
+            assert one[0].tobytes() == outs[r].tobytes(), f"row {r} differs in a block"
+    return outs, np.setdiff1d(np.arange(len(x)), refused)
+
+
 def test_dense_block_kernel_equals_row_kernel_with_refused_rows_interleaved(mlp_bundle):
     """NAME_predict_matrix runs dense layers SM_LANES rows at a time; every row must get
     the bits it gets alone, whatever its neighbours (refused rows, partial lane groups)."""
@@ -64,15 +77,7 @@ def test_dense_block_kernel_equals_row_kernel_with_refused_rows_interleaved(mlp_
     art = staticml.load(out, threads=1)
     x = X[:303].copy()  # > SM_AVX2_MIN_ROWS, not a multiple of the lanes or the block size
     x[[0, 5, 6, 7, 64, 130, 202], 2] = np.nan  # refused rows in and across lane groups
-    outs, status = art.run(x)
-    refused = np.flatnonzero(status)
-    assert refused.tolist() == [0, 5, 6, 7, 64, 130, 202]
-    for r in range(len(x)):
-        one, st = art.run(x[r:r + 1])
-        assert st[0] == status[r]
-        if st[0] == 0:
-            assert one[0].tobytes() == outs[r].tobytes(), f"row {r} differs in a block"
-    ok = np.setdiff1d(np.arange(len(x)), refused)
+    outs, ok = _block_equals_rows_alone(art, x, refused=[0, 5, 6, 7, 64, 130, 202])
     assert np.abs(outs[ok][:, art._proba] - model.predict_proba(x[ok])).max() <= 1e-9
 
 
@@ -110,14 +115,7 @@ def test_forest_block_kernel_equals_row_kernel_with_refused_rows_interleaved(tmp
     x = X[:237].copy()  # several blocks, the last lane group partial
     bad = [0, 3, 15, 16, 17, 64, 100, 236]  # refused rows in and across lane groups
     x[bad, 4] = 1e6  # outside the training range: refused under policy "error"
-    outs, status = art.run(x)
-    assert np.flatnonzero(status).tolist() == bad
-    for r in range(len(x)):
-        one, st = art.run(x[r:r + 1])
-        assert st[0] == status[r]
-        if st[0] == 0:
-            assert one[0].tobytes() == outs[r].tobytes(), f"row {r} differs in a block"
-    ok = np.setdiff1d(np.arange(len(x)), bad)
+    _, ok = _block_equals_rows_alone(art, x, refused=bad)
     if kind == "gbr":
         assert np.abs(art.predict(x[ok]) - model.predict(x[ok])).max() <= 1e-9
     else:
