@@ -37,10 +37,6 @@ class _RowAdapter:
     def predict_matrix(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         return self.engine.predict_matrix(x)
 
-    def predict_row(self, x: np.ndarray, cols: slice | None = None) -> tuple[np.ndarray, int]:
-        out, status = self.engine.predict_matrix(x)
-        return (out if cols is None else out[:, cols]), int(status[0])
-
 
 class _MatrixRowCall:
     """``RowCall``'s interface over ``predict_matrix``, for libraries without one-row

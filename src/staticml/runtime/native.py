@@ -111,7 +111,7 @@ class NativeLibrary:
         self._predict_raw = self._raw(f"{name}_predict_matrix", ctypes.c_int)
         self._counted_raw = (self._raw(f"{name}_predict_matrix_counted", ctypes.c_size_t)
                              if counted is not None else None)
-        self._tls = threading.local()  # this thread's RowCall for predict_row*
+        self._tls = threading.local()  # this thread's RowCall (predict_row), batch scratch
 
     def _raw(self, symbol: str, restype: type) -> Callable:
         fn = self._lib[symbol]  # indexing makes a new function object (getattr shares one)
@@ -145,17 +145,6 @@ class NativeLibrary:
             x = np.ascontiguousarray(x, dtype=np.float64)
         bad = self._count(_address(x), x.shape[0], _address(counts))
         return (int(bad), counts.astype(np.int64)) if bad else (0, None)
-
-    def predict_row_counted(self, x: np.ndarray, cols: slice | None = None
-                            ) -> tuple[np.ndarray, int, int, np.ndarray | None]:
-        """``predict_row`` and ``contract_count`` in one foreign call (the latency path
-        under policy "count"): outputs, status, violating rows (0/1), counts if any."""
-        row = self._row()
-        row.x[...] = x
-        bad = row.predict_counted()
-        got = row.take_counts() if bad else None
-        out = row.out if cols is None else row.out[:, cols]
-        return out.copy(), row.status.value, int(bad), got
 
     def predict_matrix(self, x: np.ndarray, reuse: bool = False
                        ) -> tuple[np.ndarray, np.ndarray]:

@@ -89,13 +89,6 @@ class WasmEngine:
                 status[r0:r0 + m] = np.frombuffer(raw, "<i4", count=m, offset=m * k * 8)
         return out, status
 
-    def predict_row(self, x: np.ndarray, cols: slice | None = None) -> tuple[np.ndarray, int]:
-        """One row: outputs (``[:, cols]`` if given) and its status, as ``NativeLibrary``
-        has, so an ``Artifact`` can run on this engine (``Artifact(root, manifest, engine,
-        "wasm32")``)."""
-        out, status = self.predict_matrix(x.reshape(1, -1))
-        return (out if cols is None else out[:, cols].copy()), int(status[0])
-
     def close(self) -> None:
         """Drop the instance (wasmtime frees it with the store)."""
         self._memory = self._predict = self._store = None  # type: ignore[assignment]
