@@ -158,3 +158,29 @@ def test_libraries_without_one_row_bindings_take_the_same_paths(numeric):
     bad[0, 3] = np.nan
     with pytest.raises(InputError, match="column 'c3'"):
         other.predict(bad)
+
+
+def test_one_row_object_array_with_strings_gives_the_batch_bits(tmp_path):
+    """A one-row object array (numbers and strings, as ``df.to_numpy(dtype=object)`` gives)
+    is encoded value by value; it must give what the same row gets inside a batch, unseen
+    categories and missing numbers included."""
+    from sklearn.compose import make_column_transformer
+    from sklearn.impute import SimpleImputer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import OneHotEncoder
+
+    rng = np.random.default_rng(8)
+    X = pd.DataFrame({"x": rng.normal(size=300), "color": rng.choice(["red", "blue"], 300)})
+    model = make_pipeline(
+        make_column_transformer((SimpleImputer(), ["x"]),
+                                (OneHotEncoder(handle_unknown="ignore"), ["color"])),
+        LogisticRegression()).fit(X, X.x > 0)
+    art = staticml.build(model, X, tmp_path / "mixed")
+    rows = X.to_numpy(dtype=object)[:40]
+    rows[3, 0], rows[5, 1], rows[7, 1] = None, "green", None  # missing, unseen, missing
+    batch = art.predict_proba(rows)
+    for r in range(len(rows)):
+        assert art.predict_proba(rows[r:r + 1]).tobytes() == batch[r:r + 1].tobytes(), r
+    assert np.abs(batch - model.predict_proba(pd.DataFrame(rows, columns=["x", "color"])
+                                              .astype({"x": float}))).max() <= 1e-9

@@ -124,6 +124,8 @@ class RowEncoder:
         if self.all_numeric:
             if arr.dtype.kind in "biuf":
                 return np.ascontiguousarray(arr, dtype=np.float64)
+        if arr.shape[0] == 1 and arr.dtype.kind == "O":
+            return self._encode_row(arr[0].tolist())[None, :]
         return np.column_stack([self._encode_column(i, arr[:, i]) for i in range(self.n)]) \
             if arr.shape[0] else np.empty((0, self.n))
 
@@ -278,17 +280,24 @@ class RowEncoder:
                     return out
                 if dt.kind in "fiub" and out.shape == (self.n,):  # not str, None, ...
                     return out.astype(np.float64)
-        out = np.empty(self.n)
-        for i, col in enumerate(self.inputs):
+        values = []
+        for col in self.inputs:
             try:
-                v = row[col.name]
+                values.append(row[col.name])
             except KeyError:
-                if col.name in self.optional:
-                    out[i] = np.nan
-                    continue
-                raise InputError(
-                    f"input is missing column {col.name!r}; the model needs {self.names}",
-                    code=E_ARGUMENT, column=col.name) from None
+                if col.name not in self.optional:
+                    raise InputError(
+                        f"input is missing column {col.name!r}; the model needs {self.names}",
+                        code=E_ARGUMENT, column=col.name) from None
+                values.append(None)  # absent: the artifact substitutes its fallback
+        return self._encode_row(values)
+
+    def _encode_row(self, values: Sequence[Any]) -> np.ndarray:
+        """One row's values in training order (a dict's, or a one-row object array's): per
+        value, without the per-column numpy passes of the batch path (~30 us for a row of
+        13 mixed columns)."""
+        out = np.empty(self.n)
+        for i, (col, v) in enumerate(zip(self.inputs, values)):
             if col.dtype == "string":
                 out[i] = self._code(i, self.codes[i], v)
             elif v is None:
@@ -297,8 +306,8 @@ class RowEncoder:
                 out[i] = float(v)
             else:
                 raise InputError(
-                    f"column {col.name!r} must be numeric but holds {v!r} ({type(v).__name__})",
-                    column=col.name)
+                    f"column {col.name!r} must be numeric but holds {v!r} "
+                    f"({type(v).__name__}); convert it to a number or NaN", column=col.name)
         return out
 
 
