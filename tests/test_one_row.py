@@ -160,10 +160,10 @@ def test_libraries_without_one_row_bindings_take_the_same_paths(numeric):
         other.predict(bad)
 
 
-def test_one_row_object_array_with_strings_gives_the_batch_bits(tmp_path):
+def test_one_row_mixed_rows_give_the_batch_bits(tmp_path):
     """A one-row object array (numbers and strings, as ``df.to_numpy(dtype=object)`` gives)
-    is encoded value by value; it must give what the same row gets inside a batch, unseen
-    categories and missing numbers included."""
+    or mixed-dtype DataFrame is encoded value by value; it must give what the same row gets
+    inside a batch, unseen categories and missing values included."""
     from sklearn.compose import make_column_transformer
     from sklearn.impute import SimpleImputer
     from sklearn.linear_model import LogisticRegression
@@ -180,7 +180,12 @@ def test_one_row_object_array_with_strings_gives_the_batch_bits(tmp_path):
     rows = X.to_numpy(dtype=object)[:40]
     rows[3, 0], rows[5, 1], rows[7, 1] = None, "green", None  # missing, unseen, missing
     batch = art.predict_proba(rows)
+    frames = [pd.DataFrame(rows, columns=["x", "color"]),  # object columns
+              pd.DataFrame({"color": pd.Series(rows[:, 1], dtype="string"),  # other dtypes,
+                            "extra": 1, "x": rows[:, 0].astype(float)})]     # order, extra
     for r in range(len(rows)):
         assert art.predict_proba(rows[r:r + 1]).tobytes() == batch[r:r + 1].tobytes(), r
+        for df in frames:  # one-row DataFrames take the same value-by-value path
+            assert art.predict_proba(df.iloc[[r]]).tobytes() == batch[r:r + 1].tobytes(), r
     assert np.abs(batch - model.predict_proba(pd.DataFrame(rows, columns=["x", "color"])
                                               .astype({"x": float}))).max() <= 1e-9

@@ -198,6 +198,10 @@ class RowEncoder:
                 pass  # a non-numeric value: the per-column path names it
             else:
                 return arr if in_order else arr[:, positions]
+        if len(df) == 1 and positions is not None and index is not None:
+            # one row: value by value, not a numpy pass per column (~30 us for 13 columns)
+            return self._encode_row([_column(df, name, index)[0] for name in self.names]
+                                    )[None, :]
         missing = [c for c in self.names if (c not in index if index is not None else
                                              c not in cols) and c not in self.optional]
         if missing:
@@ -300,7 +304,7 @@ class RowEncoder:
         for i, (col, v) in enumerate(zip(self.inputs, values)):
             if col.dtype == "string":
                 out[i] = self._code(i, self.codes[i], v)
-            elif v is None:
+            elif _is_na(v):
                 out[i] = np.nan
             elif _is_number(v):
                 out[i] = float(v)
