@@ -231,3 +231,17 @@ def test_batch_results_are_fresh_arrays_not_views_of_reused_buffers(mlp_bundle, 
         for m in methods:
             assert np.array_equal(first[m], kept[m]), m
     assert np.abs(cases[1][0].predict(X[:300]) - reg.predict(X[:300])).max() <= 1e-9
+
+
+@pytest.mark.parametrize("bad", [0, -1, 1.5, True, "2"])
+def test_invalid_thread_counts_are_refused_with_the_fix(mlp_bundle, bad, monkeypatch):
+    """0 or -1 are not quietly taken as 1 (or as "all cores"): the error says what to pass."""
+    _, _, out = mlp_bundle
+    with pytest.raises(ValueError, match=r"threads=.*whole number >= 1"):
+        staticml.load(out, threads=bad)
+    monkeypatch.setenv("STATICML_THREADS", str(bad))
+    if str(bad) != "2":
+        with pytest.raises(ValueError, match=r"STATICML_THREADS=.*whole number >= 1"):
+            staticml.load(out)
+    else:
+        assert staticml.load(out)._lib.threads == 2

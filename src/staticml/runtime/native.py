@@ -31,14 +31,23 @@ def default_threads() -> int:
     env = os.environ.get("STATICML_THREADS", "").strip()
     if env:
         try:
-            return max(1, int(env))
+            return check_threads(int(env), "STATICML_THREADS")
         except ValueError:
-            raise ValueError(f"STATICML_THREADS={env!r} is not a whole number; "
+            raise ValueError(f"STATICML_THREADS={env!r} is not a whole number >= 1; "
                              "set it to the number of threads for batch predictions") from None
     try:
         return max(1, len(os.sched_getaffinity(0)))
     except AttributeError:  # macOS, Windows
         return max(1, os.cpu_count() or 1)
+
+
+def check_threads(threads: object, what: str = "threads") -> int:
+    """``threads`` as a thread count, or a ValueError naming the problem (0 or -1 are not
+    taken as "one" or "all": say 1, or leave it unset for one per core)."""
+    if isinstance(threads, bool) or not isinstance(threads, (int, np.integer)) or threads < 1:
+        raise ValueError(f"{what}={threads!r}: expected a whole number >= 1 (1 = no thread "
+                         "pool; leave it unset for one thread per core)")
+    return int(threads)
 
 
 def _forget_pool() -> None:
@@ -81,7 +90,7 @@ class NativeLibrary:
     def __init__(self, path: Path, name: str, n_inputs: int, n_outputs: int,
                  threads: int | None = None) -> None:
         self.path = Path(path)
-        self.threads = default_threads() if threads is None else max(1, int(threads))
+        self.threads = default_threads() if threads is None else check_threads(threads)
         self._lib = ctypes.CDLL(str(self.path))
         fn = getattr(self._lib, f"{name}_predict_matrix")
         fn.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_void_p, ctypes.c_void_p]
