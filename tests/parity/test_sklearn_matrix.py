@@ -911,3 +911,25 @@ def test_int64_categories_beyond_2_53_are_refused(encoder, tmp_path) -> None:
     with pytest.raises(staticml.UnsupportedModelError, match="float64"):
         staticml.build(model, sample=X.iloc[:30], out=tmp_path / "b", name="m")
     assert not (tmp_path / "b").exists()
+
+
+@pytest.mark.parametrize("frame", [False, True])
+def test_models_fitted_and_sampled_in_float32_build_and_match(tmp_path, frame) -> None:
+    """scikit-learn computes linear models and MLPs in float32 when given float32 input; the
+    artifact takes float64. The build's check widens a float32 sample exactly and compares
+    on those float64 numbers (it used to fail with a ParityError of ~1e-7), and the artifact
+    matches the model on float64 input within 1e-9."""
+    from sklearn.neural_network import MLPClassifier
+
+    X, y = make_classification(800, 5, random_state=4)
+    X32 = X.astype(np.float32)
+    sample = pd.DataFrame(X32, columns=list("abcde")) if frame else X32
+    for k, model in enumerate([make_pipeline(StandardScaler(), LogisticRegression()),
+                               MLPClassifier((8,), max_iter=300, random_state=0)]):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            model.fit(sample, y)
+        art = staticml.build(model, sample, tmp_path / f"m{k}")
+        wide = sample.astype(np.float64)
+        assert np.array_equal(art.predict(sample), model.predict(wide))
+        assert np.abs(art.predict_proba(sample) - model.predict_proba(wide)).max() <= 1e-9

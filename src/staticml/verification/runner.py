@@ -36,7 +36,13 @@ def split_outputs(graph: Graph, out: np.ndarray, status: np.ndarray) -> tuple[di
 
 
 def rows_for_check(graph: Graph, sample: Any) -> tuple[Any, list[str]]:
-    """The sample plus probe rows, in the sample's format, with a description per row."""
+    """The sample plus probe rows, in the sample's format, with a description per row.
+
+    Narrow floats (float32, float16) are widened to float64 first, exactly: the artifact
+    takes float64 and computes in double, while scikit-learn computes some models in float32
+    when given float32 input (outputs ~1e-7 apart). The check compares both on the same
+    numbers as float64; docs/numerics.md says so."""
+    sample = _widen_floats(sample)
     probes, probe_labels = probe_frame(graph, sample)
     labels = [f"sample row {i}" for i in range(len(sample))] + [f"probe {p}" for p in probe_labels]
     if hasattr(sample, "columns"):
@@ -50,6 +56,18 @@ def rows_for_check(graph: Graph, sample: Any) -> tuple[Any, list[str]]:
             arr = arr.astype(object)
         rows = np.concatenate([arr, probes.astype(arr.dtype) if arr.dtype.kind == "O" else probes])
     return rows, labels
+
+
+def _widen_floats(sample: Any) -> Any:
+    """``sample`` with float32/float16 arrays or DataFrame columns as float64."""
+    if hasattr(sample, "columns"):
+        narrow = {c: np.float64 for c, dt in sample.dtypes.items()
+                  if getattr(dt, "kind", "") == "f" and getattr(dt, "itemsize", 8) < 8
+                  and isinstance(dt, np.dtype)}
+        return sample.astype(narrow) if narrow else sample
+    if isinstance(sample, np.ndarray) and sample.dtype.kind == "f" and sample.dtype.itemsize < 8:
+        return sample.astype(np.float64)
+    return sample
 
 
 def reference_from_ir(graph: Graph, rows: Any) -> parity.Reference:
