@@ -227,7 +227,6 @@ def _build_into(root: Path, model: Any, source: dict, iface: _Interface, sample:
     from .bundle.targets import BuildContext, build_all, host_target
     from .data.contract import Contract, infer_contract
     from .passes.dependencies import used_inputs
-    from .verification.targets import check_targets
 
     graph = iface.graph
     inputs = infer_contract(graph.inputs, sample if not iface.dropped
@@ -303,18 +302,9 @@ def _build_into(root: Path, model: Any, source: dict, iface: _Interface, sample:
             if col.name in iface.dropped:
                 rows[col.name] = (col.vocabulary[0] if col.dtype == "string" and
                                   col.vocabulary else 0.0)
-    rows, labels, refused = _within_contract(graph, contract, rows, labels)
-    ref_rows = rows if not iface.dropped or hasattr(sample, "columns") else np.asarray(rows)
-    ref, ref_kind, tol = reference_for(model, iface.full, ref_rows, labels)
-    ir_report = check_interpreter(graph, ref, rows, labels, tol)
-    reports = check_targets(root, manifest, graph, rows, labels, ref, tol, host, say)
-    for rep in (ir_report, *reports.values()):
-        if rep.get("ran", True):
-            rep["reference"] = ref_kind
-    if refused:  # policy "error": those rows are refused by design, not compared
-        for rep in (ir_report, *reports.values()):
-            rep["contract_refused_rows"] = refused
-    manifest["parity"] = {"ir": ir_report, **reports}
+    as_array = bool(iface.dropped) and not hasattr(sample, "columns")
+    manifest["parity"] = _parity_reports(model, graph, iface.full, contract, rows, labels,
+                                         root, manifest, host, say, as_array)
     mf.write(root, manifest)
     for target, rep in manifest["parity"].items():
         if rep.get("passed") is False:
@@ -325,10 +315,32 @@ def _build_into(root: Path, model: Any, source: dict, iface: _Interface, sample:
     from .report import write_report
 
     write_report(root, manifest)
-    native = reports[host]
+    native = manifest["parity"][host]
     say(f"parity: {native['rows']} rows, {native['label_mismatches']} label mismatches, "
         f"max abs diff {max(native['max_abs_diff'].values(), default=0.0):.3g}")
     return Artifact.open(root)
+
+
+def _parity_reports(model: Any, graph: Graph, ref_graph: Graph, contract: Any, rows: Any,
+                    labels: list[str], root: Path, manifest: dict, host: str,
+                    say: Progress, as_array: bool = False) -> dict[str, dict]:
+    """Parity reports of the IR and of every target that runs here against ``model`` on
+    ``rows`` (``build`` and ``verify`` share it). Rows the contract refuses under policy
+    "error" are left out and counted in each report. ``ref_graph`` describes the inputs the
+    model takes (before unused columns were dropped); ``as_array``: pass the model an array."""
+    from .verification.targets import check_targets
+
+    rows, labels, refused = _within_contract(graph, contract, rows, labels)
+    ref, ref_kind, tol = reference_for(model, ref_graph, np.asarray(rows) if as_array else rows,
+                                       labels)
+    reports = {"ir": check_interpreter(graph, ref, rows, labels, tol)}
+    reports.update(check_targets(root, manifest, graph, rows, labels, ref, tol, host, say))
+    for rep in reports.values():
+        if rep.get("ran", True):
+            rep["reference"] = ref_kind
+        if refused:  # policy "error": those rows are refused by design, not compared
+            rep["contract_refused_rows"] = refused
+    return reports
 
 
 def _within_contract(graph: Graph, contract: Any, rows: Any, labels: list[str]
@@ -364,7 +376,6 @@ def verify(path: str | Path, model: Any, X: Any, trust_pickle: bool = False,
     """
     from .bundle.targets import host_target
     from .data.contract import Contract
-    from .verification.targets import check_targets
 
     obj, _ = _resolve_model(model, trust_pickle)
     art = load(path)
@@ -373,16 +384,8 @@ def verify(path: str | Path, model: Any, X: Any, trust_pickle: bool = False,
     contract = Contract.from_records(art.manifest["inputs"],
                                      art.manifest.get("contract", {}).get("on_violation",
                                                                           "ignore"))
-    rows, labels, refused = _within_contract(graph, contract, rows, labels)
-    ref, ref_kind, tol = reference_for(obj, graph, rows, labels)
-    reports = {"ir": check_interpreter(graph, ref, rows, labels, tol)}
-    reports.update(check_targets(art.root, art.manifest, graph, rows, labels, ref, tol,
-                                 host_target(), progress or (lambda m: None)))
-    for rep in reports.values():
-        if rep.get("ran", True):
-            rep["reference"] = ref_kind
-            if refused:
-                rep["contract_refused_rows"] = refused
+    reports = _parity_reports(obj, graph, graph, contract, rows, labels, art.root,
+                              art.manifest, host_target(), progress or (lambda m: None))
     not_run = {t: r["reason"] for t, r in reports.items() if not r.get("ran", True)}
     return {"bundle": str(path), "passed": all(r.get("passed") is not False
                                                for r in reports.values()),
