@@ -70,6 +70,30 @@ def test_fallback_predicts_with_the_column_absent(lr, tmp_path) -> None:
     assert "fallback: NaN missing ->" in header
 
 
+def test_fallback_values_come_from_the_training_data_when_given(lr, tmp_path) -> None:
+    """With --train-data, a fallback's value is the training data's statistic, not the
+    sample's (the sample is only a sample), whether the data is in memory or a file."""
+    model, sample, held = lr
+    train = pd.concat([sample, held], ignore_index=True)
+    train.loc[: len(train) // 2, "income"] *= 3  # the training median differs from the sample's
+    med, top = float(np.median(train["income"])), train["plan"].value_counts().idxmax()
+    assert med != float(np.median(sample["income"]))
+    csv = tmp_path / "train.csv"
+    train.to_csv(csv, index=False)
+    for k, data in enumerate([train, str(csv)]):
+        art = staticml.build(model, sample=sample, out=tmp_path / f"t{k}", name="lr",
+                             train_data=data,
+                             fallbacks={"income": "median", "plan": "most_frequent"})
+        rec = {c["name"]: c for c in art.manifest["inputs"]}
+        assert rec["income"]["fallback"] == {"strategy": "median", "value": med}
+        assert rec["plan"]["fallback"]["value"] == top
+    with pytest.raises(errors.BuildError, match="no column"):
+        train.drop(columns=["income"]).to_csv(csv, index=False)
+        staticml.build(model, sample=sample, out=tmp_path / "t9", name="lr",
+                       train_data=str(csv), fallbacks={"income": "median"})
+    assert not (tmp_path / "t9").exists()
+
+
 def test_fallback_in_a_compiled_c_program(lr, tmp_path) -> None:
     """The struct entry point: a C program leaves income as NaN."""
     import shutil

@@ -140,7 +140,7 @@ def build(model: Any, sample: Any, out: str | Path, name: str = "model",
     obj, source = _resolve_model(model, trust_pickle)
     say(f"lowering {describe_model(obj)} to IR")
     graph = lower(obj, infer_inputs(obj, sample))
-    iface = _interface(graph, sample, drop_unused, fallbacks or {}, say)
+    iface = _interface(graph, sample, drop_unused, fallbacks or {}, say, train_data)
     staging = bf.staging_dir(out)
     try:
         artifact = _build_into(staging, obj, source, iface, sample, name, model_version,
@@ -162,11 +162,15 @@ class _Interface:
 
 
 def _interface(graph: Graph, sample: Any, drop: bool, fallbacks: Any,
-               say: Progress) -> _Interface:
+               say: Progress, train_data: Any = None) -> _Interface:
     from .data import fallback as fb
     from .passes.interface import drop_unused, with_fallbacks
 
-    resolved = fb.resolve(fallbacks, graph.inputs, sample) if fallbacks else {}
+    resolved = {}
+    if fallbacks:  # substitutes come from the training data when given, else the sample
+        source = sample if train_data is None else fb.columns_of(train_data, graph.inputs,
+                                                                  fallbacks)
+        resolved = fb.resolve(fallbacks, graph.inputs, source)
     full = graph
     graph = with_fallbacks(graph, {i: f.slot_value for i, f in resolved.items()})
     dropped: list[str] = []

@@ -10,6 +10,7 @@ and ``staticml features --without`` measures what it costs on real data.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
@@ -44,6 +45,29 @@ def parse_spec(spec: str) -> tuple[str, str, str | None]:
         raise BuildError(f"--fallback {spec!r}: unknown strategy {strategy!r}; use one of "
                          "median, mean, most_frequent, constant:VALUE")
     return column.strip(), strategy, constant
+
+
+def columns_of(data: Any, inputs: Sequence[InputColumn],
+               specs: dict[str, str] | Sequence[str]) -> Any:
+    """``data`` as ``resolve`` reads it: in-memory data as is; a CSV/Parquet path streamed,
+    keeping only the columns that get a fallback (a big file is never held whole)."""
+    if not isinstance(data, (str, Path)):
+        return data
+    import pandas as pd
+
+    from .io import iter_batches
+
+    names = [c.name for c in inputs]
+    wanted = {parse_spec(s)[0] for s in specs} if not isinstance(specs, dict) else set(specs)
+    keep = [c for c in inputs if c.name in wanted]
+    parts = [batch[[c.name for c in keep if c.name in batch.columns]]
+             for batch in iter_batches(data, keep)]
+    frame = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
+    absent = [n for n in names if n in wanted and n not in frame.columns]
+    if absent:
+        raise BuildError(f"--fallback: {Path(data).name} has no column(s) {absent} to compute "
+                         "the substitute from; add them or drop --train-data")
+    return frame
 
 
 def _column(data: Any, inputs: Sequence[InputColumn], name: str) -> np.ndarray:
