@@ -47,6 +47,12 @@ def parse_spec(spec: str) -> tuple[str, str, str | None]:
     return column.strip(), strategy, constant
 
 
+def _parsed(specs: dict[str, str] | Sequence[str]) -> list[tuple[str, str, str | None]]:
+    """``{column: strategy}`` or ``["COL=strategy", ...]`` as parsed specs."""
+    return ([parse_spec(s) for s in specs] if not isinstance(specs, dict) else
+            [parse_spec(f"{k}={v}") for k, v in specs.items()])
+
+
 def columns_of(data: Any, inputs: Sequence[InputColumn],
                specs: dict[str, str] | Sequence[str]) -> Any:
     """``data`` as ``resolve`` reads it: in-memory data as is; a CSV/Parquet path streamed,
@@ -57,13 +63,12 @@ def columns_of(data: Any, inputs: Sequence[InputColumn],
 
     from .io import iter_batches
 
-    names = [c.name for c in inputs]
-    wanted = {parse_spec(s)[0] for s in specs} if not isinstance(specs, dict) else set(specs)
+    wanted = {column for column, _, _ in _parsed(specs)}
     keep = [c for c in inputs if c.name in wanted]
     parts = [batch[[c.name for c in keep if c.name in batch.columns]]
              for batch in iter_batches(data, keep)]
     frame = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
-    absent = [n for n in names if n in wanted and n not in frame.columns]
+    absent = [c.name for c in keep if c.name not in frame.columns]
     if absent:
         raise BuildError(f"--fallback: {Path(data).name} has no column(s) {absent} to compute "
                          "the substitute from; add them or drop --train-data")
@@ -79,8 +84,7 @@ def _column(data: Any, inputs: Sequence[InputColumn], name: str) -> np.ndarray:
 def resolve(specs: dict[str, str] | Sequence[str], inputs: Sequence[InputColumn],
             data: Any) -> dict[int, Fallback]:
     """Fallbacks by input index, their values computed from ``data``."""
-    items = ([parse_spec(s) for s in specs] if not isinstance(specs, dict) else
-             [parse_spec(f"{k}={v}") for k, v in specs.items()])
+    items = _parsed(specs)
     names = [c.name for c in inputs]
     out: dict[int, Fallback] = {}
     for column, strategy, constant in items:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import ctypes
 import json
 import threading
+from functools import partial
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -116,8 +117,11 @@ class Artifact:
         self._count = policy == "count"
         self._counter = getattr(library, "contract_count", None)
         has_counted = getattr(library, "_counted", None) is not None
-        self._batch_counted = library.predict_matrix_counted if has_counted else None
-        self._native = isinstance(library, NativeLibrary)  # has per-thread batch scratch
+        self._batch_counted = (partial(library.predict_matrix_counted, reuse=True)
+                               if has_counted else None)
+        # Batches into the native library's per-thread scratch (every method copies out).
+        self._predict_batch = (partial(library.predict_matrix, reuse=True)
+                               if isinstance(library, NativeLibrary) else library.predict_matrix)
         self._numeric = self._encoder.all_numeric
         n_classes = len(self.classes_) if self.classes_ is not None else 0
         # predict() of one row: a fresh 1-element array per call, copied from these.
@@ -227,16 +231,15 @@ class Artifact:
 
     def _outputs(self, x: np.ndarray, cols: slice | None = None) -> np.ndarray:
         """Output-layout rows (``[:, cols]`` if given) of encoded rows ``x``; raises on any
-        refused row. A view of the library's per-thread scratch (native libraries): callers
-        return copies, never the view."""
+        refused row. May be a view of the library's per-thread scratch: callers return
+        copies, never the view."""
         if self._count and self._batch_counted is not None:
-            out, status, bad, counts = self._batch_counted(x, reuse=True)
+            out, status, bad, counts = self._batch_counted(x)
             self._violations.add_counts(x.shape[0], bad, counts)
         else:
             if self._count:
                 self._count_violations(x)
-            out, status = (self._lib.predict_matrix(x, reuse=True) if self._native
-                           else self._lib.predict_matrix(x))
+            out, status = self._predict_batch(x)
         if status.any():
             self._raise(status, x)
         return out if cols is None else out[:, cols]

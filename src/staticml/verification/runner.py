@@ -60,12 +60,13 @@ def rows_for_check(graph: Graph, sample: Any) -> tuple[Any, list[str]]:
 
 def _widen_floats(sample: Any) -> Any:
     """``sample`` with float32/float16 arrays or DataFrame columns as float64."""
+    def narrow(dt: Any) -> bool:
+        return isinstance(dt, np.dtype) and dt.kind == "f" and dt.itemsize < 8
+
     if hasattr(sample, "columns"):
-        narrow = {c: np.float64 for c, dt in sample.dtypes.items()
-                  if getattr(dt, "kind", "") == "f" and getattr(dt, "itemsize", 8) < 8
-                  and isinstance(dt, np.dtype)}
-        return sample.astype(narrow) if narrow else sample
-    if isinstance(sample, np.ndarray) and sample.dtype.kind == "f" and sample.dtype.itemsize < 8:
+        cols = {c: np.float64 for c, dt in sample.dtypes.items() if narrow(dt)}
+        return sample.astype(cols) if cols else sample
+    if isinstance(sample, np.ndarray) and narrow(sample.dtype):
         return sample.astype(np.float64)
     return sample
 
