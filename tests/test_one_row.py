@@ -1,6 +1,8 @@
-"""The one-row latency path (per-thread buffers, a DataFrame's block read directly, ready
-ctypes parameters) gives the batch path's bits, labels, errors and contract counts."""
+"""The one-row latency path (per-thread buffers, a DataFrame's block read directly, the
+C accelerator or ready ctypes parameters) gives the batch path's bits, labels, errors and
+contract counts. Every test runs both ways: through the accelerator and through ctypes."""
 
+import os
 import pickle
 from concurrent.futures import ThreadPoolExecutor
 
@@ -14,6 +16,7 @@ from sklearn.preprocessing import StandardScaler
 
 import staticml
 from staticml.errors import E_ARGUMENT, E_MISSING_VALUE, InputError
+from staticml.runtime import accel
 from staticml.runtime.artifact import Artifact
 
 pytestmark = pytest.mark.needs_cc
@@ -21,8 +24,28 @@ pytestmark = pytest.mark.needs_cc
 COLS = [f"c{i}" for i in range(6)]
 
 
+@pytest.fixture(params=["accelerated", "ctypes"])
+def path(request, monkeypatch):
+    """Which one-row path artifacts loaded in the test take (rows are made on first use)."""
+    if request.param == "ctypes":
+        monkeypatch.setattr(accel, "module", lambda: None)
+    elif accel.module() is None:
+        why = f"the one-row accelerator is {accel.status()}"
+        if os.environ.get("STATICML_REQUIRE_RUNNERS"):
+            pytest.fail(f"{why}, and STATICML_REQUIRE_RUNNERS is set")
+        pytest.skip(why)
+    return request.param
+
+
+def _open(art: Artifact, path: str) -> Artifact:
+    """A fresh load of ``art``'s bundle, checked to take ``path``."""
+    fresh = staticml.load(art.root)
+    assert (fresh._row().fast is not None) == (path == "accelerated"), accel.status()
+    return fresh
+
+
 @pytest.fixture(scope="module")
-def numeric(tmp_path_factory):
+def numeric_build(tmp_path_factory):
     """Numbers only, string labels, no imputer (NaN is refused), policy "count"."""
     X, y = make_classification(600, 6, n_informative=4, n_classes=3, random_state=2)
     X = pd.DataFrame(X, columns=COLS)
@@ -30,6 +53,12 @@ def numeric(tmp_path_factory):
     model = make_pipeline(StandardScaler(), LogisticRegression()).fit(X[:400], y[:400])
     art = staticml.build(model, X[:400], tmp_path_factory.mktemp("one") / "num", name="num")
     return model, X[400:].reset_index(drop=True), art
+
+
+@pytest.fixture
+def numeric(numeric_build, path):
+    model, X, art = numeric_build
+    return model, X, _open(art, path)
 
 
 def _same(a: np.ndarray, b: np.ndarray) -> None:
@@ -55,8 +84,9 @@ def test_every_one_row_form_gives_the_batch_bits(numeric):
         _same(art.predict_proba_one(d), proba[i])
         got = art.predict_one(d)
         assert got == labels[i] and type(got) is type(labels[i])
-    assert art._encoder.frame_row_into(shuffled.iloc[[0]], np.empty((len(COLS), 1)))
-    assert not art._encoder.frame_row_into(extra.iloc[[0]], np.empty((len(COLS), 1)))
+    assert art._encoder.frame_row_block(X.iloc[[0]])[1] is None  # the block is the row
+    assert art._encoder.frame_row_block(shuffled.iloc[[0]])[1] is not None
+    assert art._encoder.frame_row_block(extra.iloc[[0]]) is None
     # the returned arrays are fresh: the next call does not change them
     a = art.predict_proba(arr[:1])
     keep = a.copy()
@@ -121,10 +151,10 @@ def test_one_row_buffers_are_per_thread(numeric):
         assert all(pool.map(run, range(4)))
 
 
-def test_regression_one_row_values(tmp_path):
+def test_regression_one_row_values(tmp_path, path):
     X, y = make_classification(300, 4, random_state=0)
     model = LinearRegression().fit(X, y.astype(float))
-    art = staticml.build(model, X, tmp_path / "reg", name="reg")
+    art = _open(staticml.build(model, X, tmp_path / "reg", name="reg"), path)
     ref = art.predict(X[:10])
     for i in range(10):
         _same(art.predict(X[i:i + 1]), ref[i:i + 1])
@@ -160,7 +190,7 @@ def test_libraries_without_one_row_bindings_take_the_same_paths(numeric):
         other.predict(bad)
 
 
-def test_one_row_mixed_rows_give_the_batch_bits(tmp_path):
+def test_one_row_mixed_rows_give_the_batch_bits(tmp_path, path):
     """A one-row object array (numbers and strings, as ``df.to_numpy(dtype=object)`` gives)
     or mixed-dtype DataFrame is encoded value by value; it must give what the same row gets
     inside a batch, unseen categories and missing values included."""
@@ -176,7 +206,7 @@ def test_one_row_mixed_rows_give_the_batch_bits(tmp_path):
         make_column_transformer((SimpleImputer(), ["x"]),
                                 (OneHotEncoder(handle_unknown="ignore"), ["color"])),
         LogisticRegression()).fit(X, X.x > 0)
-    art = staticml.build(model, X, tmp_path / "mixed")
+    art = _open(staticml.build(model, X, tmp_path / "mixed"), path)
     rows = X.to_numpy(dtype=object)[:40]
     rows[3, 0], rows[5, 1], rows[7, 1] = None, "green", None  # missing, unseen, missing
     batch = art.predict_proba(rows)
@@ -189,3 +219,106 @@ def test_one_row_mixed_rows_give_the_batch_bits(tmp_path):
             assert art.predict_proba(df.iloc[[r]]).tobytes() == batch[r:r + 1].tobytes(), r
     assert np.abs(batch - model.predict_proba(pd.DataFrame(rows, columns=["x", "color"])
                                               .astype({"x": float}))).max() <= 1e-9
+
+
+def _outcome(fn, arg):
+    """What a call gives: its bits, or its error's class, code, column and message."""
+    try:
+        got = fn(arg)
+    except Exception as exc:  # noqa: BLE001 - the error itself is what is compared
+        return ("raised", type(exc).__name__, getattr(exc, "code", None),
+                getattr(exc, "column", None), str(exc))
+    got = np.asarray(got)
+    return ("value", got.dtype.str, got.shape, got.tobytes())
+
+
+def test_accelerator_and_ctypes_agree_on_every_kind_of_value(tmp_path, monkeypatch):
+    """The accelerator takes only values whose encoding is unambiguous and hands the rest
+    to the Python path: each of these values, in a numeric and in a string column, as a
+    dict, an object row and a DataFrame, gives the same bits or the same error both ways."""
+    from decimal import Decimal
+    from collections import defaultdict
+
+    from sklearn.compose import make_column_transformer
+    from sklearn.impute import SimpleImputer
+    from sklearn.preprocessing import OneHotEncoder
+
+    if accel.module() is None:
+        if os.environ.get("STATICML_REQUIRE_RUNNERS"):
+            pytest.fail(f"the one-row accelerator is {accel.status()}")
+        pytest.skip(f"the one-row accelerator is {accel.status()}")
+    rng = np.random.default_rng(3)
+    X = pd.DataFrame({"x": rng.normal(size=200), "y": rng.normal(size=200),
+                      "color": rng.choice(["red", "blue", "green"], 200)})
+    model = make_pipeline(
+        make_column_transformer((SimpleImputer(), ["x", "y"]),
+                                (OneHotEncoder(handle_unknown="ignore"), ["color"])),
+        LogisticRegression()).fit(X, X.x + X.y > 0)
+    built = staticml.build(model, X, tmp_path / "grid", name="grid")
+    fast = staticml.load(built.root)
+    assert fast._row().fast is not None
+    monkeypatch.setattr(accel, "module", lambda: None)
+    slow = staticml.load(built.root)
+    assert slow._row().fast is None
+    numbers = [0.25, -3, True, False, np.float64(1.5), np.float32(0.5), np.int64(2),
+               float("nan"), float("inf"), None, "3.5", Decimal("1.25"), 10 ** 400,
+               np.nan, pd.NA, [1.0], "red"]
+    strings = ["red", "blue", np.str_("green"), "purple", "", None, float("nan"), 1.0, 7,
+               np.float64("nan"), b"red", pd.NA]
+    rows = [{"x": v, "y": 0.5, "color": "red"} for v in numbers]
+    rows += [{"x": 0.5, "y": -1.0, "color": v} for v in strings]
+    rows += [{"x": 0.5, "color": "red"}, {"x": 0.5, "y": 1.0, "color": "red", "extra": 1}]
+    rows += [defaultdict(lambda: 0.0, {"x": 1.0, "color": "blue"})]
+    compared = 0
+    for row in rows:
+        for method in ("predict_one", "predict_proba_one"):
+            a = _outcome(getattr(fast, method), row)
+            assert a == _outcome(getattr(slow, method), row), (method, row)
+            compared += a[0] == "value"
+        if isinstance(row, dict) and len(row) == 3 and list(row) == ["x", "y", "color"]:
+            obj = np.array([list(row.values())], dtype=object)
+            for method in ("predict", "predict_proba"):
+                a = _outcome(getattr(fast, method), obj)
+                assert a == _outcome(getattr(slow, method), obj), (method, row)
+    assert compared > 20  # most rows predict; the rest must fail the same way
+    # numbers in a numeric-only model: float64 arrays of every layout, and other dtypes
+    num = make_pipeline(StandardScaler(), LogisticRegression()).fit(X[["x", "y"]], X.x > 0)
+    nb = staticml.build(num, X[["x", "y"]], tmp_path / "num2", name="num2")
+    monkeypatch.undo()
+    nfast = staticml.load(nb.root)
+    assert nfast._row().fast is not None
+    monkeypatch.setattr(accel, "module", lambda: None)
+    nslow = staticml.load(nb.root)
+    arr = X[["x", "y"]].to_numpy()
+    forms = [arr[:1], arr[:1].astype(np.float32), arr[:1].astype(">f8"), arr[:1].astype(int),
+             arr[:1].astype(object), np.asfortranarray(arr[:1]), arr[:2][::2], arr[:1].T,
+             np.array([[1.0, "2.5"]], dtype=object), np.array([[np.nan, 1.0]]),
+             X[["y", "x"]].iloc[[0]], X[["x", "y"]].iloc[[0]]]
+    for form in forms:
+        for method in ("predict", "predict_proba"):
+            a = _outcome(getattr(nfast, method), form)
+            assert a == _outcome(getattr(nslow, method), form), (method, form)
+    with pytest.raises(InputError, match="column 'x'"):  # the accelerator leaves it to Python
+        nfast.predict_one({"x": "3.5", "y": 1.0})
+
+
+def test_accelerator_falls_back_to_ctypes_when_it_cannot_be_used(tmp_path, monkeypatch):
+    """No compiler, or a cache folder others may write to: ctypes, same answers, and
+    ``status()`` says why."""
+    monkeypatch.setattr(accel, "_state", {})
+    monkeypatch.setenv("STATICML_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setenv("STATICML_ACCEL", "0")
+    assert accel.module() is None and "STATICML_ACCEL" in accel.status()
+
+    monkeypatch.setattr(accel, "_state", {})
+    monkeypatch.delenv("STATICML_ACCEL")
+    monkeypatch.setenv("STATICML_CC", "/nonexistent/cc")
+    assert accel.module() is None and "STATICML_CC" in accel.status()
+
+    if hasattr(os, "getuid"):
+        monkeypatch.setattr(accel, "_state", {})
+        monkeypatch.delenv("STATICML_CC")
+        folder = tmp_path / "cache" / "accel"
+        folder.mkdir(parents=True, exist_ok=True)
+        folder.chmod(0o777)  # anybody could swap the library in
+        assert accel.module() is None and "writable by others" in accel.status()

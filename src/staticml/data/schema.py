@@ -149,10 +149,11 @@ class RowEncoder:
         self._cached = (labels, cols, index, positions, in_order)
         return cols, index, positions, in_order
 
-    def frame_row_into(self, df: Any, x_t: np.ndarray) -> bool:
-        """Write a one-row, all-float64 DataFrame's values into ``x_t`` (n x 1: the
-        transposed view of a one-row buffer) in training order and return True; return
-        False for anything else (encode it instead).
+    def frame_row_block(self, df: Any) -> tuple[np.ndarray, np.ndarray | None] | None:
+        """A one-row, all-float64 DataFrame's values as ``(block, positions)``: the frame's
+        (n_columns x 1) float64 block and None when its columns are in training order,
+        else the positions to take from it in training order. None for anything else
+        (encode it instead).
 
         Why: ``df.to_numpy()`` costs ~1.3 us for one row, most of a one-row prediction.
         For a frame whose columns are one float64 numpy block, ``to_numpy`` returns that
@@ -165,26 +166,22 @@ class RowEncoder:
             pd = sys.modules.get("pandas")
             frame_cls = self._frame_cls = getattr(pd, "DataFrame", None)
         if type(df) is not frame_cls or frame_cls is None or not self.all_numeric:
-            return False
+            return None
         cached = self._cached
         if df.columns.array is cached[0]:  # as in _layout, without its call (~0.1 us)
             _, cols, _, positions, in_order = cached
         else:
             cols, _, positions, in_order = self._layout(df)
         if positions is None:
-            return False
+            return None
         blocks = _blocks(df)
         if blocks is None or len(blocks) != 1:
-            return False
+            return None
         values = getattr(blocks[0], "values", None)
         if (type(values) is not np.ndarray or not is_f64(values.dtype)
                 or values.shape != (len(cols), 1)):
-            return False
-        if in_order:
-            x_t[...] = values
-        else:
-            np.take(values, positions, axis=0, out=x_t)
-        return True
+            return None
+        return values, (None if in_order else positions)
 
     def _encode_frame(self, df: Any) -> np.ndarray:
         cols, index, positions, in_order = self._layout(df)
@@ -267,6 +264,12 @@ class RowEncoder:
             f"column {self.inputs[i].name!r} must hold strings but holds {v!r} "
             f"({type(v).__name__}); pass it as a string (or None for missing)",
             column=self.inputs[i].name)
+
+    def code_tables(self) -> tuple[dict[str, float] | None, ...]:
+        """Per column: None (numeric) or its {category: code} table with float codes, for
+        the one-row accelerator (runtime/rowcall.c), which encodes as ``_code`` does."""
+        return tuple({s: float(k) for s, k in self.codes[i].items()}
+                     if i in self.codes else None for i in range(self.n))
 
     # -- single rows ------------------------------------------------------------------
     def encode_dict(self, row: Mapping[str, Any]) -> np.ndarray:

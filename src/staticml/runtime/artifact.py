@@ -66,7 +66,7 @@ class _OneRow:
     ~0.2 us a call; a copy of a ready view is what the method returns)."""
 
     __slots__ = ("x", "x_t", "out", "status", "call", "counted", "shape", "proba", "proba_1d",
-                 "values", "decision", "scores")
+                 "values", "decision", "scores", "fast", "on_clean")
 
     def __init__(self, call: Any, art: "Artifact") -> None:
         self.call = call
@@ -75,6 +75,13 @@ class _OneRow:
         self.shape = self.x.shape
         # Policy "count" with the C entry point that counts and predicts in one call.
         self.counted = call.predict_counted if art._count else None
+        # What a call that reported nothing still owes the contract tally (policy "count").
+        self.on_clean = (art._violations.add_clean_row if self.counted is not None
+                         else partial(art._count_violations, self.x) if art._count else None)
+        # The one-row accelerator over the same buffers (None: ctypes only).
+        fast = getattr(art._lib, "fast_row", None)
+        self.fast = (fast(call, tuple(art._encoder.names), art._encoder.code_tables(),
+                          self.counted is not None) if fast is not None else None)
         out = self.out
         self.proba = out[:, art._proba] if art._proba is not None else None
         self.proba_1d = out[0, art._proba] if art._proba is not None else None
@@ -201,30 +208,68 @@ class Artifact:
             row = self._tls.row
         except AttributeError:
             row = self._new_row()
-        if (type(X) is np.ndarray and X.shape == row.shape and self._numeric
-                and (X.dtype is F64 or is_f64(X.dtype))):
-            row.x[...] = X
-        elif not self._encoder.frame_row_into(X, row.x_t):
+        fast = row.fast
+        if type(X) is np.ndarray and X.shape == row.shape:
+            if fast is not None:  # encodes an object row, copies a float64 one
+                res = (fast.values(X[0].tolist()) if X.dtype.kind == "O"
+                       else fast.array(X) if self._numeric else -1)
+                if res >= 0:
+                    return self._settle(row, res)
+            if self._numeric and (X.dtype is F64 or is_f64(X.dtype)):
+                row.x[...] = X
+                self._call_row(row)
+                return row
+        found = self._encoder.frame_row_block(X)
+        if found is None:
             x = self._encoder.encode(X)
             if x.shape[0] != 1:
                 return x
             row.x[...] = x
+        else:
+            values, positions = found
+            if positions is None and fast is not None:  # the block is the row
+                res = fast.array(values)
+                if res >= 0:
+                    return self._settle(row, res)
+            if positions is None:
+                row.x_t[...] = values
+            else:
+                np.take(values, positions, axis=0, out=row.x_t)
         self._call_row(row)
         return row
 
     def _call_row(self, row: _OneRow) -> None:
         """One foreign call on ``row.x`` (counting contract violations under policy
         "count"); raises on a refused row."""
-        counted = row.counted
-        if counted is not None:
-            if counted():
-                self._violations.add_counts(1, 1, row.call.take_counts())
-            else:
-                self._violations.add_clean_row()
+        fast = row.fast
+        if fast is not None:
+            self._settle(row, fast.call())
+            return
+        if row.counted is not None:
+            res = 1 if row.counted() else 0
         else:
-            if self._count:  # a library without the counting entry point
-                self._count_violations(row.x)
             row.call.predict()
+            res = 0
+        self._after_call(row, res)
+
+    def _settle(self, row: _OneRow, res: int) -> _OneRow:
+        """Finish an accelerated one-row call (``res`` >= 0): a clean row owes the
+        contract tally only ``on_clean``; anything else takes ``_after_call``."""
+        if res == 0:
+            if row.on_clean is not None:
+                row.on_clean()
+        else:
+            self._after_call(row, res)
+        return row
+
+    def _after_call(self, row: _OneRow, res: int) -> None:
+        """Count and check a one-row call that returned ``res`` (bit 1: the row violated
+        the contract; the accelerator also sets bit 2 for a refused row); raises on a
+        refused row. The accelerator's callers do only ``on_clean`` when ``res`` is 0."""
+        if res & 1:
+            self._violations.add_counts(1, 1, row.call.take_counts())
+        elif row.on_clean is not None:
+            row.on_clean()
         code = row.status.value
         if code:
             self._raise(np.array([code], dtype=np.int32), row.x)
@@ -317,8 +362,13 @@ class Artifact:
     # -- single rows (the natural input of an online application) ------------------
     def _one(self, row: Mapping[str, Any]) -> _OneRow:
         """Predict a ``{column: value}`` row in this thread's buffers."""
-        x = self._encoder.encode_dict(row)
         r = self._row()
+        fast = r.fast
+        if fast is not None:
+            res = fast.mapping(row)
+            if res >= 0:
+                return self._settle(r, res)
+        x = self._encoder.encode_dict(row)
         r.x[0] = x
         self._call_row(r)
         return r

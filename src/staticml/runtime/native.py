@@ -14,9 +14,11 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
 import numpy as np
+
+from . import accel
 
 # Below this many rows per chunk, handing work to another thread costs more than it saves.
 MIN_CHUNK_ROWS = 4096
@@ -90,6 +92,7 @@ class NativeLibrary:
     def __init__(self, path: Path, name: str, n_inputs: int, n_outputs: int,
                  threads: int | None = None) -> None:
         self.path = Path(path)
+        self.name = name
         self.threads = default_threads() if threads is None else check_threads(threads)
         self._lib = ctypes.CDLL(str(self.path))
         fn = getattr(self._lib, f"{name}_predict_matrix")
@@ -126,6 +129,27 @@ class NativeLibrary:
         fn = self._lib[symbol]  # indexing makes a new function object (getattr shares one)
         fn.restype = restype
         return fn
+
+    def fast_row(self, call: "RowCall", keys: tuple[str, ...], tables: tuple,
+                 counted: bool) -> Any | None:
+        """``call``'s buffers and entry points driven from C by the one-row accelerator
+        (runtime/rowcall.c: fills the row from a dict, list or array and calls), or None
+        when it is unavailable (``accel.status()`` says why)."""
+        mod = accel.module()
+        if mod is None:
+            return None
+        counted = counted and call.predict_counted is not None
+
+        def address(symbol: str) -> int:
+            return ctypes.cast(self._lib[symbol], ctypes.c_void_p).value or 0
+
+        return mod.Row(
+            predict=address(f"{self.name}_predict_matrix"),
+            counted=address(f"{self.name}_predict_matrix_counted") if counted else 0,
+            x=_address(call.x), out=_address(call.out),
+            status=ctypes.addressof(call.status),
+            counts=_address(call.counts) if counted else 0,
+            keys=keys, tables=tables, owner=(call, self))
 
     def row_call(self) -> "RowCall":
         """New one-row buffers with the foreign calls bound to them (one per thread: the
