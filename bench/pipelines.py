@@ -114,7 +114,16 @@ def environment() -> dict[str, Any]:
                 ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "OPENBLAS_NUM_THREADS",
                  "OMP_NUM_THREADS", "MKL_NUM_THREADS")},
         "timer_overhead_ns": _timer_overhead_ns(),
+        "accel": _accel_status(),
     }
+
+
+def _accel_status() -> str:
+    """Whether staticml's one-row calls go through its C accelerator or ctypes."""
+    from staticml.runtime import accel
+
+    accel.module()
+    return accel.status()
 
 
 class CpuContention:
@@ -618,6 +627,7 @@ def report(cases: list[Case], env: dict, cfg: dict, quick: bool) -> str:
              f"skl2onnx {env['skl2onnx']}, onnx {env['onnx']}, protobuf {env['protobuf']}, "
              f"staticml {env['staticml']}")
     L.append(f"- C compiler: {env['cc']}")
+    L.append(f"- staticml one-row accelerator (runtime/rowcall.c): {env['accel']}")
     L.append(f"- BLAS (threadpoolctl): {env['blas']}")
     L.append("- Environment: " + ", ".join(f"{k}={v}" for k, v in env["env"].items()))
     L.append(f"- Timer overhead (perf_counter_ns pair, included in single-row numbers): "

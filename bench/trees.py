@@ -1413,7 +1413,8 @@ def report(cases: list[Case], env: dict, cfg: dict, quick: bool, argv: list[str]
     L.append("- Versions: Python {python}, numpy {numpy}, scikit-learn {scikit-learn}, xgboost "
              "{xgb}, lightgbm {lightgbm}, onnxruntime {onnxruntime}, skl2onnx {skl2onnx}, "
              "onnxmltools {onnxmltools}, tl2cgen {tl2cgen}, treelite {treelite}, m2cgen {m2cgen}, "
-             "lleaves {lleaves} (llvmlite {llvmlite}), staticml {staticml}; {cc}".format(
+             "lleaves {lleaves} (llvmlite {llvmlite}), staticml {staticml} (one-row "
+             "accelerator: {accel}); {cc}".format(
                  xgb=env["xgboost"] if env["xgboost"] != "not installed" else env["xgboost-cpu"],
                  **env))
     cont = env.get("contention")
