@@ -118,3 +118,32 @@ def test_dict_rows(strict):
         art.predict_one({"x": 1.0})
     with pytest.raises(InputError, match="must hold strings"):
         art.predict_one({"x": 1.0, "color": 3})
+
+
+def test_numbers_of_other_types_are_taken_the_same_way_in_every_form(strict):
+    """Decimal and Fraction are numbers (float() takes them, as numpy does for a batch);
+    an int beyond float64's range and a complex number are refused with the column named,
+    whether the row comes alone, in a batch, as a dict or as a DataFrame."""
+    from decimal import Decimal
+    from fractions import Fraction
+
+    _, X, art = strict
+    rows = X[:3].to_numpy(dtype=object)
+    want = art.predict_proba(X[:3].assign(x=1.25))
+    for value in (Decimal("1.25"), Fraction(5, 4), np.float16(1.25)):
+        r = rows.copy()
+        r[:, 0] = value
+        assert art.predict_proba(r).tobytes() == want.tobytes()
+        assert art.predict_proba(r[:1]).tobytes() == want[:1].tobytes()
+        assert art.predict_proba(pd.DataFrame(r, columns=X.columns)).tobytes() == want.tobytes()
+        d = {"x": value, "color": rows[0, 1]}
+        assert art.predict_proba_one(d).tobytes() == want[0].tobytes()
+    for value, match in ((10 ** 400, "too large for a float64"), (1.5 + 0j, "must be numeric")):
+        r = rows.copy()
+        r[:, 0] = value
+        for form in (r, r[:1], pd.DataFrame(r, columns=X.columns)):
+            with pytest.raises(InputError, match=f"column 'x'.*{match}") as e:
+                art.predict(form)
+            assert e.value.column == "x"
+        with pytest.raises(InputError, match=f"column 'x'.*{match}"):
+            art.predict_one({"x": value, "color": rows[0, 1]})

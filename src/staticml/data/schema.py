@@ -9,6 +9,7 @@ column's vocabulary (-1 = never seen, NaN = missing), which is the flat C entry 
 from __future__ import annotations
 
 import operator
+import reprlib
 import sys
 from typing import Any, Mapping, Sequence
 
@@ -218,15 +219,7 @@ class RowEncoder:
             kind = getattr(getattr(values, "dtype", None), "kind", "O")
             if kind in "biuf":
                 return np.asarray(values, dtype=np.float64)
-            try:  # (float() would parse "3.5": a string in a numeric column is refused)
-                return np.array([np.nan if _is_na(v) else _as_number(v) for v in values],
-                                dtype=np.float64)
-            except (TypeError, ValueError):
-                bad = next(v for v in values if not _is_number(v))
-                raise InputError(
-                    f"column {col.name!r} must be numeric but holds {bad!r} "
-                    f"({type(bad).__name__}); convert it to a number or NaN",
-                    column=col.name) from None
+            return np.array([_number(col.name, v) for v in values], dtype=np.float64)
         table = self.codes[i]
         if len(values) > 64:
             return self._encode_strings_vectorized(i, values)
@@ -304,14 +297,8 @@ class RowEncoder:
         for i, (col, v) in enumerate(zip(self.inputs, values)):
             if col.dtype == "string":
                 out[i] = self._code(i, self.codes[i], v)
-            elif _is_na(v):
-                out[i] = np.nan
-            elif _is_number(v):
-                out[i] = float(v)
             else:
-                raise InputError(
-                    f"column {col.name!r} must be numeric but holds {v!r} "
-                    f"({type(v).__name__}); convert it to a number or NaN", column=col.name)
+                out[i] = _number(col.name, v)
         return out
 
 
@@ -324,14 +311,24 @@ def _same_labels(a: Any, b: Any) -> bool:
         return False
 
 
-def _is_number(v: Any) -> bool:
-    return isinstance(v, (int, float, np.number, bool, np.bool_)) or v is None
-
-
-def _as_number(v: Any) -> float:
-    if isinstance(v, (str, bytes, np.str_, np.bytes_)):
-        raise TypeError("a string is not a number")
-    return float(v)
+def _number(column: str, v: Any) -> float:
+    """One value of a numeric column as a float64: a number (anything ``float()`` takes
+    except strings: "3.5" is refused, not parsed) or NaN for None/NaN/NA; else an
+    InputError naming the column. The batch and the one-row paths share it, so a value is
+    accepted or refused the same way in both."""
+    if _is_na(v):
+        return np.nan
+    if not isinstance(v, (str, bytes, np.str_, np.bytes_)):
+        try:
+            return float(v)
+        except (TypeError, ValueError):
+            pass
+        except OverflowError:
+            raise InputError(f"column {column!r} holds {reprlib.repr(v)}, too large for a "
+                             "float64; pass "
+                             "a number within +-1.8e308", column=column) from None
+    raise InputError(f"column {column!r} must be numeric but holds {reprlib.repr(v)} "
+                     f"({type(v).__name__}); convert it to a number or NaN", column=column)
 
 
 def _numeric_frame(df: Any) -> bool:
