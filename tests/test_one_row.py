@@ -322,3 +322,23 @@ def test_accelerator_falls_back_to_ctypes_when_it_cannot_be_used(tmp_path, monke
         folder.mkdir(parents=True, exist_ok=True)
         folder.chmod(0o777)  # anybody could swap the library in
         assert accel.module() is None and "writable by others" in accel.status()
+
+
+def test_a_prediction_made_while_reading_a_dict_does_not_mix_rows(numeric):
+    """Reading a dict can run Python code (a key's __eq__ on a hash collision), which may
+    predict on the same thread: the outer row must still be predicted from its own values."""
+    _, X, art = numeric
+    want = art.predict_proba(X[:2])
+    inner = X.iloc[1].to_dict()
+
+    class Sneaky:
+        def __hash__(self):
+            return hash("c3")  # collides with a column name: its __eq__ runs on lookup
+
+        def __eq__(self, other):
+            art.predict_proba_one(inner)  # a whole prediction on this thread's buffers
+            return False
+
+    outer = {Sneaky(): 0.0, **X.iloc[0].to_dict()}
+    assert art.predict_proba_one(outer).tobytes() == want[0].tobytes()
+    assert art.predict_proba_one(inner).tobytes() == want[1].tobytes()

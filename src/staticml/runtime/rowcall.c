@@ -14,7 +14,11 @@
  *   string column:  a str (looked up in the column's {category: code} dict, unseen -> -1),
  *                   None or a float NaN (missing -> NaN).
  * Not handled (-> -1): a missing dict key, None or a string in a numeric column, numpy
- * integers, Decimal, ..., ints too large for a double.
+ * integers, Decimal, ..., ints too large for a double, str subclasses (numpy.str_).
+ *
+ * A dict lookup can run Python code (a key's __eq__), which could predict on this same
+ * thread: values are gathered in a local buffer and copied into the row only once all
+ * are read, so such a call cannot mix two rows.
  *
  * It is built on first use with the machine's C compiler against this Python's headers
  * and cached (staticml/runtime/accel.py); without one, staticml uses ctypes for every
@@ -73,7 +77,7 @@ static int encode(Row *self, Py_ssize_t i, PyObject *v, double *dst) {
         }
         return 0;
     }
-    if (PyUnicode_Check(v)) {
+    if (PyUnicode_CheckExact(v)) { /* a str subclass could run code in its __eq__ */
         PyObject *code = PyDict_GetItemWithError(table, v); /* borrowed */
         if (code == NULL) {
             if (PyErr_Occurred()) { PyErr_Clear(); return 0; }
@@ -111,33 +115,50 @@ static PyObject *row_array(Row *self, PyObject *obj) {
     return ok ? row_run(self) : not_handled();
 }
 
+#define LOCAL_VALUES 256 /* rows this wide or narrower gather on the stack */
+
+/* Gather column i's value with get(src, i) for every column, then copy the row in and
+ * call. get returns a borrowed reference, or NULL for "absent" (no exception set). */
+static PyObject *gather(Row *self, PyObject *src,
+                        PyObject *(*get)(Row *, PyObject *, Py_ssize_t)) {
+    double local[LOCAL_VALUES];
+    double *vals = self->n <= LOCAL_VALUES ? local : PyMem_Malloc(self->n * sizeof(double));
+    Py_ssize_t i;
+    int ok = 1;
+    if (vals == NULL) return PyErr_NoMemory();
+    for (i = 0; ok && i < self->n; i++) {
+        PyObject *v = get(self, src, i);
+        ok = v != NULL && encode(self, i, v, &vals[i]);
+    }
+    if (ok) memcpy(self->x, vals, (size_t)self->n * sizeof(double));
+    if (vals != local) PyMem_Free(vals);
+    return ok ? row_run(self) : not_handled();
+}
+
+static PyObject *item_of_sequence(Row *self, PyObject *seq, Py_ssize_t i) {
+    (void)self;
+    return PySequence_Fast_ITEMS(seq)[i];
+}
+
+static PyObject *item_of_dict(Row *self, PyObject *d, Py_ssize_t i) {
+    PyObject *v = PyDict_GetItemWithError(d, PyTuple_GET_ITEM(self->keys, i));
+    if (v == NULL && PyErr_Occurred()) PyErr_Clear();
+    return v;
+}
+
 /* A list or tuple of the row's values in training order. */
 static PyObject *row_values(Row *self, PyObject *seq) {
-    Py_ssize_t i;
-    PyObject **items;
     if (!(PyList_CheckExact(seq) || PyTuple_CheckExact(seq)) ||
         PySequence_Fast_GET_SIZE(seq) != self->n)
         return not_handled();
-    items = PySequence_Fast_ITEMS(seq);
-    for (i = 0; i < self->n; i++)
-        if (!encode(self, i, items[i], &self->x[i])) return not_handled();
-    return row_run(self);
+    return gather(self, seq, item_of_sequence);
 }
 
 /* A dict {column: value}: every column must be present (absent ones: the Python path
  * names the column, or takes the fallback). */
 static PyObject *row_mapping(Row *self, PyObject *d) {
-    Py_ssize_t i;
     if (!PyDict_CheckExact(d)) return not_handled();
-    for (i = 0; i < self->n; i++) {
-        PyObject *v = PyDict_GetItemWithError(d, PyTuple_GET_ITEM(self->keys, i));
-        if (v == NULL) {
-            if (PyErr_Occurred()) PyErr_Clear();
-            return not_handled();
-        }
-        if (!encode(self, i, v, &self->x[i])) return not_handled();
-    }
-    return row_run(self);
+    return gather(self, d, item_of_dict);
 }
 
 static void row_dealloc(Row *self) {
