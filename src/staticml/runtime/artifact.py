@@ -23,6 +23,7 @@ from ..errors import ArtifactError, InputError
 from ..ir.ops import InputColumn
 from ..toolchain.compilers import native_platform
 from ..data.contract import Contract, ContractCounter, summarize
+from . import accel
 from .native import NativeLibrary
 
 
@@ -173,6 +174,9 @@ class Artifact:
         if lib.abi_version != manifest.get("abi_version"):
             raise ArtifactError(f"{rec['path']} has ABI version {lib.abi_version}, the manifest "
                                 f"says {manifest.get('abi_version')}; rebuild the bundle")
+        # The one-row accelerator is built (first time on this machine) or imported now,
+        # while the application starts, not during its first request.
+        accel.module()
         return cls(root, manifest, lib, target)
 
     # -- raw access -----------------------------------------------------------------
