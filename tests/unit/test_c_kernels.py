@@ -71,7 +71,7 @@ def test_relu_is_numpy_maximum_bit_for_bit(lib):
 
 @pytest.mark.parametrize("avx2", [0, 1], ids=["baseline", "avx2"])
 @pytest.mark.parametrize("n_in,n_out,nb", [(30, 1, 64), (30, 64, 15), (64, 32, 7),
-                                           (5, 7, 1), (3, 9, 33), (17, 19, 40)])
+                                           (5, 7, 1), (3, 9, 33), (17, 19, 40), (6, 35, 1)])
 def test_dense_block_kernel_equals_row_kernel(lib, n_in, n_out, nb, avx2):
     """Both block kernels (SSE2/NEON vectors and AVX2) give every row its one-row bits.
     The AVX2 case runs wherever the CPU has AVX2 (x86-64 since 2013); elsewhere the
@@ -89,16 +89,19 @@ def test_dense_block_kernel_equals_row_kernel(lib, n_in, n_out, nb, avx2):
     rc[1::5] = 1                                                  # skipped rows
     want, got = V.copy(), V.copy()
     args = (ctypes.c_int32(stride), ctypes.c_int32(nb))
+    coef_t = np.ascontiguousarray(coef.T)                          # the kernels' layout
     lib.linear_rows(_p(want), *args, _p(src), ctypes.c_int32(n_in), _p(dst),
-                    ctypes.c_int32(n_out), _p(coef), _p(b))
+                    ctypes.c_int32(n_out), _p(coef_t), _p(b))
     lib.linear_block(_p(got), *args, _p(rc), _p(src), ctypes.c_int32(n_in), _p(dst),
-                     ctypes.c_int32(n_out), _p(coef), _p(b), ctypes.c_int(avx2))
+                     ctypes.c_int32(n_out), _p(coef_t), _p(b), ctypes.c_int(avx2))
     run = rc == 0
     assert got[run].tobytes() == want[run].tobytes()
     assert got[~run].tobytes() == V[~run].tobytes()               # skipped rows untouched
-    # and the row kernel is the left-to-right sum it claims to be
+    # and the row kernel is the left-to-right sum it claims to be, for every output (the
+    # 16-, 2- and 1-wide parts of sm_linear)
     r = int(np.flatnonzero(run)[0])
-    acc = 0.0
-    for i in range(n_in):
-        acc += coef[0, i] * V[r, src[i]]
-    assert want[r, dst[0]] == acc + b[0]
+    for j in range(n_out):
+        acc = 0.0
+        for i in range(n_in):
+            acc += coef[j, i] * V[r, src[i]]
+        assert want[r, dst[j]] == acc + b[j], j

@@ -245,7 +245,8 @@ class _OpPrinter:
 
     def _Linear(self, p: str, op: o.Linear) -> None:
         self._slots(p, op)
-        self.tables += [_f64(f"{p}_coef", op.coef.ravel()), _f64(f"{p}_intercept", op.intercept)]
+        self.tables += ["/* input-major: coef[i * n_out + j] (coef_ transposed; see sm_linear) */",
+                        _f64(f"{p}_coef", op.coef.T.ravel()), _f64(f"{p}_intercept", op.intercept)]
         n_in, n_out = len(op.src), len(op.dst)
         self._block_op(
             "the dense kernel",

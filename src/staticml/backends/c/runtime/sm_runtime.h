@@ -182,38 +182,6 @@ static int sm_ordinal(double *v, int32_t src, int32_t dst, const double *keys,
     return SM_OK;
 }
 
-/* dst[j] = sum_i coef[j*n_in + i] * src[i] + intercept[j], each sum left to right.
- * Four outputs are summed side by side: four independent dependency chains keep the FPU
- * busy, while every output keeps its own fixed summation order (same bits as one at a time).
- * x is scratch for the gathered input row (n_in doubles). */
-static void sm_linear(double *v, const int32_t *src, int32_t n_in, const int32_t *dst,
-                      int32_t n_out, const double *coef, const double *intercept, double *x) {
-    int32_t i, j = 0;
-    for (i = 0; i < n_in; i++) x[i] = v[src[i]];
-    for (; j + 4 <= n_out; j += 4) {
-        const double *w0 = coef + (size_t)j * (size_t)n_in, *w1 = w0 + n_in,
-                     *w2 = w1 + n_in, *w3 = w2 + n_in;
-        double a0 = 0.0, a1 = 0.0, a2 = 0.0, a3 = 0.0;
-        for (i = 0; i < n_in; i++) {
-            double xi = x[i];
-            a0 += w0[i] * xi;
-            a1 += w1[i] * xi;
-            a2 += w2[i] * xi;
-            a3 += w3[i] * xi;
-        }
-        v[dst[j]] = a0 + intercept[j];
-        v[dst[j + 1]] = a1 + intercept[j + 1];
-        v[dst[j + 2]] = a2 + intercept[j + 2];
-        v[dst[j + 3]] = a3 + intercept[j + 3];
-    }
-    for (; j < n_out; j++) {
-        const double *w = coef + (size_t)j * (size_t)n_in;
-        double acc = 0.0;
-        for (i = 0; i < n_in; i++) acc += w[i] * x[i];
-        v[dst[j]] = acc + intercept[j];
-    }
-}
-
 /* ---- dense layers over a block of rows -----------------------------------------------
  * sm_linear_block is sm_linear for a block of rows (register files `stride` doubles apart;
  * rows with rc[r] != 0 are skipped), SM_LANES rows side by side in vector lanes. Each row's
@@ -228,13 +196,65 @@ typedef double sm_v2 __attribute__((vector_size(2 * sizeof(double))));
 #define SM_V2(x0, x1) ((sm_v2){(x0), (x1)})
 #define SM_V2_LANE(a, l) ((a)[l])
 #define SM_V2_MAC(a, c, x) ((a) += (c) * (x))
+#define SM_V2_MACV(a, w, x) ((a) += (w) * (x))
 #else
 typedef struct { double v[2]; } sm_v2;
 static sm_v2 sm__v2(double x0, double x1) { sm_v2 a; a.v[0] = x0; a.v[1] = x1; return a; }
 #define SM_V2(x0, x1) sm__v2((x0), (x1))
 #define SM_V2_LANE(a, l) ((a).v[l])
 #define SM_V2_MAC(a, c, x) ((a).v[0] += (c) * (x).v[0], (a).v[1] += (c) * (x).v[1])
+#define SM_V2_MACV(a, w, x) ((a).v[0] += (w).v[0] * (x).v[0], (a).v[1] += (w).v[1] * (x).v[1])
 #endif
+
+/* ---- dense layers ----------------------------------------------------------------------
+ * Weights are stored input-major, coef[i * n_out + j] (the transpose of scikit-learn's
+ * coef_ / coefs_[k].T): for each input i, the weights of neighbouring outputs are
+ * neighbours in memory, so both kernels read them as vectors.
+ *
+ * sm_linear, one row: dst[j] = sum_i coef[i*n_out + j] * src[i] + intercept[j], each sum
+ * left to right from 0.0. Sixteen outputs are summed side by side in eight two-lane
+ * vectors (x[i] broadcast once per step): sixteen independent dependency chains, while
+ * each output keeps its own fixed order (the same bits as one at a time). The row-major
+ * kernel before it summed four outputs in scalar chains and was latency-bound: measured on
+ * bench/pipelines.py (c) (MLP 30-64-32-1, one row through NAME_predict_matrix), 1,410 ->
+ * 710 ns. x is scratch for the gathered input row (n_in doubles). */
+static void sm_linear(double *v, const int32_t *src, int32_t n_in, const int32_t *dst,
+                      int32_t n_out, const double *coef, const double *intercept, double *x) {
+    int32_t i, j = 0;
+    for (i = 0; i < n_in; i++) x[i] = v[src[i]];
+    for (; j + 16 <= n_out; j += 16) {
+        const double *w = coef + j;
+        sm_v2 a0 = SM_V2(0.0, 0.0), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0,
+              a7 = a0;
+        for (i = 0; i < n_in; i++, w += n_out) {
+            sm_v2 xi = SM_V2(x[i], x[i]);
+            SM_V2_MACV(a0, SM_V2(w[0], w[1]), xi); SM_V2_MACV(a1, SM_V2(w[2], w[3]), xi);
+            SM_V2_MACV(a2, SM_V2(w[4], w[5]), xi); SM_V2_MACV(a3, SM_V2(w[6], w[7]), xi);
+            SM_V2_MACV(a4, SM_V2(w[8], w[9]), xi); SM_V2_MACV(a5, SM_V2(w[10], w[11]), xi);
+            SM_V2_MACV(a6, SM_V2(w[12], w[13]), xi); SM_V2_MACV(a7, SM_V2(w[14], w[15]), xi);
+        }
+#define SM_LINEAR_STORE(a, o) do { \
+            v[dst[j + (o)]] = SM_V2_LANE(a, 0) + intercept[j + (o)]; \
+            v[dst[j + (o) + 1]] = SM_V2_LANE(a, 1) + intercept[j + (o) + 1]; \
+        } while (0)
+        SM_LINEAR_STORE(a0, 0); SM_LINEAR_STORE(a1, 2); SM_LINEAR_STORE(a2, 4);
+        SM_LINEAR_STORE(a3, 6); SM_LINEAR_STORE(a4, 8); SM_LINEAR_STORE(a5, 10);
+        SM_LINEAR_STORE(a6, 12); SM_LINEAR_STORE(a7, 14);
+    }
+    for (; j + 2 <= n_out; j += 2) {
+        const double *w = coef + j;
+        sm_v2 a = SM_V2(0.0, 0.0);
+        for (i = 0; i < n_in; i++, w += n_out) SM_V2_MACV(a, SM_V2(w[0], w[1]), SM_V2(x[i], x[i]));
+        SM_LINEAR_STORE(a, 0);
+    }
+#undef SM_LINEAR_STORE
+    for (; j < n_out; j++) {
+        const double *w = coef + j;
+        double acc = 0.0;
+        for (i = 0; i < n_in; i++, w += n_out) acc += *w * x[i];
+        v[dst[j]] = acc + intercept[j];
+    }
+}
 
 /* sm_sub_div over contiguous slots, out[0..n) from in[0..n) (the same or disjoint ranges):
  * two lanes at a time, so the compiler issues one vector division per pair (the same IEEE
@@ -298,22 +318,25 @@ static void sm_linear_block(double *V, int32_t stride, int32_t nb, const int *rc
                             const double *coef, const double *intercept, sm_lanes *xt) {
     int32_t i, j, l, nl, r = 0;
     size_t row[SM_LANES];
+    if (nb == 1) { /* a one-row call: no lanes to gather */
+        if (rc[0] == 0) sm_linear(V, src, n_in, dst, n_out, coef, intercept, (double *)(void *)xt);
+        return;
+    }
     while ((nl = sm_dense_gather(V, stride, nb, rc, src, n_in, &r, row, xt)) > 0) {
-        if (nl == 1) { /* a lone row (one-row calls): lanes would only repeat it */
+        if (nl == 1) { /* a lone row: lanes would only repeat it */
             sm_linear(V + row[0], src, n_in, dst, n_out, coef, intercept, (double *)(void *)xt);
             continue;
         }
         for (j = 0; j + 4 <= n_out; j += 4) { /* four outputs: 8 vector sums in flight */
-            const double *w0 = coef + (size_t)j * (size_t)n_in, *w1 = w0 + n_in,
-                         *w2 = w1 + n_in, *w3 = w2 + n_in;
+            const double *w = coef + j;
             sm_v2 lo0 = SM_V2(0.0, 0.0), hi0 = lo0, lo1 = lo0, hi1 = lo0, lo2 = lo0,
                   hi2 = lo0, lo3 = lo0, hi3 = lo0;
-            for (i = 0; i < n_in; i++) {
+            for (i = 0; i < n_in; i++, w += n_out) {
                 sm_v2 xlo = xt[i].h[0], xhi = xt[i].h[1];
-                SM_V2_MAC(lo0, w0[i], xlo); SM_V2_MAC(hi0, w0[i], xhi);
-                SM_V2_MAC(lo1, w1[i], xlo); SM_V2_MAC(hi1, w1[i], xhi);
-                SM_V2_MAC(lo2, w2[i], xlo); SM_V2_MAC(hi2, w2[i], xhi);
-                SM_V2_MAC(lo3, w3[i], xlo); SM_V2_MAC(hi3, w3[i], xhi);
+                SM_V2_MAC(lo0, w[0], xlo); SM_V2_MAC(hi0, w[0], xhi);
+                SM_V2_MAC(lo1, w[1], xlo); SM_V2_MAC(hi1, w[1], xhi);
+                SM_V2_MAC(lo2, w[2], xlo); SM_V2_MAC(hi2, w[2], xhi);
+                SM_V2_MAC(lo3, w[3], xlo); SM_V2_MAC(hi3, w[3], xhi);
             }
             SM_DENSE_STORE(lo0, hi0, j);
             SM_DENSE_STORE(lo1, hi1, j + 1);
@@ -321,11 +344,11 @@ static void sm_linear_block(double *V, int32_t stride, int32_t nb, const int *rc
             SM_DENSE_STORE(lo3, hi3, j + 3);
         }
         for (; j < n_out; j++) {
-            const double *w = coef + (size_t)j * (size_t)n_in;
+            const double *w = coef + j;
             sm_v2 lo = SM_V2(0.0, 0.0), hi = lo;
-            for (i = 0; i < n_in; i++) {
-                SM_V2_MAC(lo, w[i], xt[i].h[0]);
-                SM_V2_MAC(hi, w[i], xt[i].h[1]);
+            for (i = 0; i < n_in; i++, w += n_out) {
+                SM_V2_MAC(lo, w[0], xt[i].h[0]);
+                SM_V2_MAC(hi, w[0], xt[i].h[1]);
             }
             SM_DENSE_STORE(lo, hi, j);
         }
@@ -343,15 +366,13 @@ static void sm_linear_block_avx2(double *V, int32_t stride, int32_t nb, const in
     size_t row[SM_LANES];
     while ((nl = sm_dense_gather(V, stride, nb, rc, src, n_in, &r, row, xt)) > 0) {
         for (j = 0; j + 8 <= n_out; j += 8) {
-            const double *w = coef + (size_t)j * (size_t)n_in;
-            size_t m = (size_t)n_in;
+            const double *w = coef + j;
             sm_v4 a0 = {0.0, 0.0, 0.0, 0.0}, a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0,
                   a6 = a0, a7 = a0;
-            for (i = 0; i < n_in; i++) {
+            for (i = 0; i < n_in; i++, w += n_out) {
                 sm_v4 x = xt[i].q;
-                a0 += w[i] * x; a1 += w[m + i] * x; a2 += w[2 * m + i] * x;
-                a3 += w[3 * m + i] * x; a4 += w[4 * m + i] * x; a5 += w[5 * m + i] * x;
-                a6 += w[6 * m + i] * x; a7 += w[7 * m + i] * x;
+                a0 += w[0] * x; a1 += w[1] * x; a2 += w[2] * x; a3 += w[3] * x;
+                a4 += w[4] * x; a5 += w[5] * x; a6 += w[6] * x; a7 += w[7] * x;
             }
             for (l = 0; l < nl; l++) {
                 double *o = V + row[l];
@@ -366,9 +387,9 @@ static void sm_linear_block_avx2(double *V, int32_t stride, int32_t nb, const in
             }
         }
         for (; j < n_out; j++) {
-            const double *w = coef + (size_t)j * (size_t)n_in;
+            const double *w = coef + j;
             sm_v4 a = {0.0, 0.0, 0.0, 0.0};
-            for (i = 0; i < n_in; i++) a += w[i] * xt[i].q;
+            for (i = 0; i < n_in; i++, w += n_out) a += w[0] * xt[i].q;
             for (l = 0; l < nl; l++) V[row[l] + (size_t)dst[j]] = a[l] + intercept[j];
         }
     }
