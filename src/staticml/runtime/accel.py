@@ -58,6 +58,8 @@ def _load() -> tuple[ModuleType | None, str]:
         return None, "disabled by STATICML_ACCEL=0"
     if sys.implementation.name != "cpython":
         return None, f"needs CPython (this is {sys.implementation.name})"
+    if sysconfig.get_config_var("Py_GIL_DISABLED"):  # it reads dicts with borrowed references
+        return None, "not used on free-threaded Python (it relies on the GIL)"
     if sys.platform == "win32":
         return None, "not built on Windows (it would need the Python import library)"
     try:
