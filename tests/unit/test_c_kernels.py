@@ -42,6 +42,27 @@ void linear_block(double *V, int32_t stride, int32_t nb, const int *rc, const in
     SM_LINEAR_BLOCK(avx2, V, stride, nb, rc, src, n_in, dst, n_out, coef, b, xt);
 }
 int cpu_avx2(void) { return SM_CPU_AVX2(); }
+void sigmoid_rows(const double *x, double *y, int32_t n) {
+    int32_t i;
+    for (i = 0; i < n; i++) y[i] = sm_sigmoid(x[i]);
+}
+void sigmoid_lanes(const double *x, double *y, int32_t n, int avx2) {
+    SM_SIGMOID_N(avx2, y, x, n);
+}
+/* a block of rows of 3 slots: binary proba (slot 0 -> 1, 2) and the logistic op (0 -> 0) */
+void binary_proba_block(double *V, int32_t nb, const int *rc, int avx2) {
+    double xs[256];
+    sm_binary_proba_block(V, 3, nb, rc, 0, 1, 2, avx2, xs);
+}
+void binary_proba_rows(double *V, int32_t nb, const int *rc) {
+    int32_t r;
+    for (r = 0; r < nb; r++) if (rc[r] == 0) sm_binary_proba(V + 3 * r, 0, 1, 2, SM_LINK_LOGISTIC);
+}
+void logistic_block(double *V, int32_t nb, const int *rc, int avx2) {
+    double xs[256];
+    int32_t s = 0;
+    sm_logistic_block(V, 3, nb, rc, &s, &s, 1, avx2, xs);
+}
 """
 
 
@@ -102,3 +123,48 @@ def test_dense_block_kernel_equals_row_kernel(lib, n_in, n_out, nb, avx2):
     for i in range(n_in):
         acc += coef[0, i] * V[r, src[i]]
     assert want[r, dst[0]] == acc + b[0]
+
+
+@pytest.mark.parametrize("avx2", [0, 1], ids=["baseline", "avx2"])
+def test_sigmoid_lanes_equal_sm_sigmoid(lib, avx2):
+    """The sigmoid in vector lanes (SM_SIGMOID_N) gives sm_sigmoid's bits for every value:
+    its main path in lanes, every special case (NaN, tails, tiny |x|) through sm_sigmoid."""
+    if avx2 and not lib.cpu_avx2():
+        pytest.skip("this CPU has no AVX2")
+    rng = np.random.default_rng(7)
+    special = [np.nan, -np.nan, np.inf, -np.inf, 0.0, -0.0, 40.0, np.nextafter(40.0, 41),
+               -700.0, np.nextafter(-700.0, -701), 2.0**-18, -(2.0**-18),
+               np.nextafter(2.0**-18, 0), 5e-324, -5e-324, 1e300, -1e300, 3 * 2.0**-52,
+               -3 * 2.0**-53, 1.0, -1.0, 709.0, -745.0, 37.5, -37.5]
+    x = np.concatenate([rng.normal(0, 5, 20000), rng.uniform(-800, 60, 20000),
+                        np.exp(rng.uniform(-60, 7, 20000)) * rng.choice([-1, 1], 20000),
+                        rng.normal(0, 1e-5, 2000), special])
+    x = x[rng.permutation(len(x))]
+    want = np.empty_like(x)
+    lib.sigmoid_rows(_p(x), _p(want), ctypes.c_int32(len(x)))
+    for n in (len(x), len(x) - 1, 7, 1, 0):
+        got = np.full_like(x, 7.0)
+        lib.sigmoid_lanes(_p(x), _p(got), ctypes.c_int32(n), ctypes.c_int(avx2))
+        assert got[:n].tobytes() == want[:n].tobytes()
+        assert (got[n:] == 7.0).all()
+
+
+@pytest.mark.parametrize("avx2", [0, 1], ids=["baseline", "avx2"])
+@pytest.mark.parametrize("nb", [1, 5, 64])
+def test_sigmoid_block_kernels_equal_row_kernels(lib, nb, avx2):
+    if avx2 and not lib.cpu_avx2():
+        pytest.skip("this CPU has no AVX2")
+    rng = np.random.default_rng(nb)
+    V = rng.normal(0, 8, size=(nb, 3))
+    V[::7, 0] = np.nan
+    rc = np.zeros(nb, dtype=np.intc)
+    rc[1::4] = 1
+    want, got = V.copy(), V.copy()
+    lib.binary_proba_rows(_p(want), ctypes.c_int32(nb), _p(rc))
+    lib.binary_proba_block(_p(got), ctypes.c_int32(nb), _p(rc), ctypes.c_int(avx2))
+    assert got.tobytes() == want.tobytes()
+    got = V.copy()
+    lib.logistic_block(_p(got), ctypes.c_int32(nb), _p(rc), ctypes.c_int(avx2))
+    run = rc == 0
+    assert got[run, 0].tobytes() == want[run, 2].tobytes()
+    assert got[~run].tobytes() == V[~run].tobytes()

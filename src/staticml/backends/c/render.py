@@ -70,7 +70,9 @@ class _OpPrinter:
         # ("block", row_call, block_call) is one op with a row kernel (run()) and a kernel
         # over a block of rows (run_block(): forests tree by tree, dense layers in lanes).
         self.segments: list[tuple] = [("rows", self.body)]
-        self.dense_macs = 0  # multiply-adds per row in dense layers: worth an AVX2 check?
+        # multiply-adds per row in dense layers (+ SIGMOID_MACS per sigmoid in lanes): is
+        # the AVX2 check worth it?
+        self.dense_macs = 0
 
     def _start_rows(self) -> None:
         self.body = []
@@ -257,19 +259,39 @@ class _OpPrinter:
 
     def _Elementwise(self, p: str, op: o.Elementwise) -> None:
         self._slots(p, op)
-        self._call(f"sm_elementwise(v, {p}_src, {p}_dst, {len(op.src)}, {_FN[op.fn]});")
+        n = len(op.src)
+        row_call = f"sm_elementwise(v, {p}_src, {p}_dst, {n}, {_FN[op.fn]});"
+        if op.fn == "logistic" and (tuple(op.src) == tuple(op.dst)
+                                    or not set(op.src) & set(op.dst)):
+            self._block_op("the sigmoid kernel", row_call,
+                           f"{{ double xs[BLOCK * {n}]; sm_logistic_block(V, N_SLOTS, nb, rc, "
+                           f"{p}_src, {p}_dst, {n}, avx2, xs); }}")
+            self.dense_macs += SIGMOID_MACS * n
+        else:
+            self._call(row_call)
 
     def _Softmax(self, p: str, op: o.Softmax) -> None:
         self._slots(p, op)
         self._call(f"sm_softmax(v, {p}_src, {p}_dst, {len(op.src)});")
 
     def _BinaryProba(self, p: str, op: o.BinaryProba) -> None:
-        self._call(f"sm_binary_proba(v, {op.src}, {op.dst[0]}, {op.dst[1]}, {_LINK[op.fn]});")
+        row_call = f"sm_binary_proba(v, {op.src}, {op.dst[0]}, {op.dst[1]}, {_LINK[op.fn]});"
+        if op.fn == "logistic":
+            self._block_op("the sigmoid kernel", row_call,
+                           f"{{ double xs[BLOCK]; sm_binary_proba_block(V, N_SLOTS, nb, rc, "
+                           f"{op.src}, {op.dst[0]}, {op.dst[1]}, avx2, xs); }}")
+            self.dense_macs += SIGMOID_MACS
+        else:
+            self._call(row_call)
 
     def _OvrNormalize(self, p: str, op: o.OvrNormalize) -> None:
         self._slots(p, op)
         self._call(f"sm_ovr_normalize(v, {p}_src, {p}_dst, {len(op.src)}, {_LINK[op.fn]});")
 
+
+# One sm_sigmoid costs about as much as this many multiply-adds (~25 ns scalar), for the
+# AVX2 question below: the sigmoid kernel runs 4 lanes under AVX2, 2 without.
+SIGMOID_MACS = 50
 
 # When a batch asks the CPU about AVX2: cpuid costs ~3.6 us in a VM (measured on KVM), so
 # only from the batch size whose dense work (~0.5 ns per multiply-add) is about

@@ -402,6 +402,125 @@ static int sm_cpu_avx2(void) {
 #define SM_LINEAR_BLOCK(avx2, ...) sm_linear_block(__VA_ARGS__)
 #endif
 
+/* ---- the logistic function over many values, in vector lanes ------------------------
+ * sm_sigmoid's main path (-700 <= x <= 40, |x| >= 2^-18: every x the models feed it in
+ * practice) written on GCC/clang vectors, NL values side by side. Each lane performs
+ * exactly sm_sigmoid's operations in sm_sigmoid's order (the table lookup lane by lane,
+ * the integer steps on the bits; no FMA under -ffp-contract=off), so each value gets
+ * sm_sigmoid's bits; values off the main path (NaN, the tails, tiny |x|) are redone by
+ * sm_sigmoid itself. The x >= 0 / x < 0 branches become selects: x >= 0 computes
+ * dd_div(1, 0, dh, dl) * 1.0, the same double (r * 1.0 == r for finite r).
+ * Measured on bench/pipelines.py (a) (one sigmoid per row, the single biggest cost of a
+ * scaler + logistic regression row): see SM_SIGMOID_N's users in the generated code. */
+#if defined(__GNUC__)
+typedef long long sm_i2 __attribute__((vector_size(2 * sizeof(long long))));
+#ifdef SM_X86_AVX2
+typedef long long sm_i4 __attribute__((vector_size(4 * sizeof(long long))));
+#endif
+
+/* sm_sigmoid's main path on the lanes of x (type VT, integer twin IT, NL lanes) into r. */
+#define SM__SIGMOID_LANES(VT, IT, NL, x, r) do {                                             \
+    VT z_ = {0.0}, xn_, t_, kd_, Th_, Tl_, a0_, b0_, rh_, rl_, bb_, sh_, sl_, c_, h1_, e1_,  \
+       ph_, pl_, pa_, pb_, s_, e_, h_, l_, sc_, dh_, dl_, nh_, nl_, mu_, q_, p_, pe_;        \
+    IT pos_ = (IT)((x) >= z_), kb_, j_;                                                     \
+    int32_t l_i;                                                                             \
+    xn_ = -(VT)((IT)(x) & 0x7fffffffffffffffLL);          /* x >= 0 ? -x : x */             \
+    t_ = xn_ * 0x1.71547652b82fep+7 + 0x1.8p52;                                             \
+    kd_ = t_ - 0x1.8p52;                                  /* round(x*128/ln2) */            \
+    kb_ = (IT)t_;                                         /* low bits: 2^51 + k */          \
+    j_ = kb_ & 127;                                                                          \
+    for (l_i = 0; l_i < (NL); l_i++) {                                                       \
+        Th_[l_i] = sm__exp_tab[j_[l_i]][0];                                                  \
+        Tl_[l_i] = sm__exp_tab[j_[l_i]][1];                                                  \
+    }                                                                                        \
+    /* s = 2^E, E = (k - j) / 128 = ((2^51 + k) >> 7) - 2^44 */                              \
+    sc_ = (VT)((((kb_ & 0xfffffffffffffLL) >> 7) - (1LL << 44) + 1023) << 52);              \
+    a0_ = xn_ - kd_ * 0x1.62e42fefc0000p-8;               /* two_sum(a0, b0) -> rh, rl */  \
+    b0_ = kd_ * 0x1.c610ca86c3899p-44;                                                       \
+    rh_ = a0_ + b0_; bb_ = rh_ - a0_; rl_ = (a0_ - (rh_ - bb_)) + (b0_ - bb_);               \
+    SM__TWO_PROD(VT, rh_, rh_, sh_, sl_);                 /* expm1_poly(rh, rl) */          \
+    sh_ = sh_ * 0.5; sl_ = sl_ * 0.5;                                                        \
+    c_ = rh_ * sh_ * (0x1.5555555555555p-2 + rh_ * (0x1.5555555555555p-4 + rh_ *             \
+         (0x1.1111111111111p-6 + rh_ * (0x1.6c16c16c16c17p-9 + rh_ * 0x1.a01a01a01a01ap-12)))); \
+    h1_ = rh_ + sh_; e1_ = sh_ - (h1_ - rh_);                                                \
+    SM__ADD_ODD(VT, IT, z_, e1_, ((rl_ + rl_ * rh_) + sl_) + c_, e1_);                       \
+    ph_ = h1_ + e1_; pl_ = e1_ - (ph_ - h1_);                                                \
+    SM__TWO_PROD(VT, Th_, ph_, pa_, pb_);                 /* back in exp_core */            \
+    s_ = Th_ + pa_; e_ = pa_ - (s_ - Th_);                                                   \
+    h_ = s_;                                                                                 \
+    SM__ADD_ODD(VT, IT, z_, e_, pb_ + (Tl_ + (Th_ * pl_ + Tl_ * ph_)), l_);                  \
+    /* sigmoid: d = 1 + u (two_sum), then dd_div */                                          \
+    a0_ = h_ * sc_;                                                                          \
+    dh_ = 1.0 + a0_; bb_ = dh_ - 1.0; dl_ = (1.0 - (dh_ - bb_)) + (a0_ - bb_);               \
+    dl_ = dl_ + l_ * sc_;                                                                    \
+    nh_ = (VT)((pos_ & (IT)(z_ + 1.0)) | (~pos_ & (IT)h_));                                  \
+    nl_ = (VT)(~pos_ & (IT)l_);                                                              \
+    mu_ = (VT)((pos_ & (IT)(z_ + 1.0)) | (~pos_ & (IT)sc_));                                 \
+    q_ = nh_ / dh_;                                                                          \
+    SM__TWO_PROD(VT, q_, dh_, p_, pe_);                                                      \
+    (r) = (q_ + ((((nh_ - p_) - pe_) + nl_) - q_ * dl_) / dh_) * mu_;                       \
+} while (0)
+
+/* sm__two_prod on vectors: p + e = a * b exactly. */
+#define SM__TWO_PROD(VT, a, b, p, e) do {                                                    \
+    VT ab_ = (a) * (b), tt_, ah_, al_, bh_, bl_;                                             \
+    tt_ = (a) * 0x1.0000002p27; ah_ = tt_ - (tt_ - (a)); al_ = (a) - ah_;                    \
+    tt_ = (b) * 0x1.0000002p27; bh_ = tt_ - (tt_ - (b)); bl_ = (b) - bh_;                    \
+    (e) = ((ah_ * bh_ - ab_) + ah_ * bl_ + al_ * bh_) + al_ * bl_;                           \
+    (p) = ab_;                                                                               \
+} while (0)
+
+/* sm__add_odd on vectors: out = a + b rounded to odd. */
+#define SM__ADD_ODD(VT, IT, z, a, b, out) do {                                               \
+    VT aa_ = (a), b_ = (b), s2_, t2_, e2_;                                                   \
+    IT u_, m_, d_;                                                                           \
+    s2_ = aa_ + b_; t2_ = s2_ - aa_; e2_ = (aa_ - (s2_ - t2_)) + (b_ - t2_);                 \
+    u_ = (IT)s2_;                                                                            \
+    m_ = (IT)(e2_ != (z)) & ((u_ & 1) == 0);                                                 \
+    d_ = (IT)((e2_ > (z)) == (s2_ > (z)));                                                   \
+    (out) = (VT)(u_ + (m_ & ((d_ & 2) - 1)));                                                \
+} while (0)
+
+/* 1 if sm_sigmoid(x) takes its main path (which the lanes compute). */
+static int sm__sigmoid_main(double x) { return x >= -700.0 && x <= 40.0 && sm_fabs(x) >= 0x1p-18; }
+
+/* y[i] = sm_sigmoid(x[i]) for i < n, NL at a time (y may be x). */
+#define SM__SIGMOID_N(NAME, VT, IT, NL, ATTR)                                                \
+ATTR static void NAME(double *y, const double *x, int32_t n) {                               \
+    int32_t i, l, m;                                                                         \
+    for (i = 0; i < n; i += (NL)) {                                                          \
+        VT v = {0.0}, r;                                                                     \
+        m = n - i < (NL) ? n - i : (NL);                                                     \
+        for (l = 0; l < (NL); l++) {                                                         \
+            double t = x[i + (l < m ? l : 0)];                                               \
+            v[l] = sm__sigmoid_main(t) ? t : 1.0;                                            \
+        }                                                                                    \
+        SM__SIGMOID_LANES(VT, IT, NL, v, r);                                                 \
+        for (l = 0; l < m; l++)                                                              \
+            y[i + l] = sm__sigmoid_main(x[i + l]) ? r[l] : sm_sigmoid(x[i + l]);             \
+    }                                                                                        \
+}
+SM__SIGMOID_N(sm_sigmoid_n, sm_v2, sm_i2, 2, )
+#ifdef SM_X86_AVX2
+SM__SIGMOID_N(sm_sigmoid_n_avx2_, sm_v4, sm_i4, 4, __attribute__((target("avx2"))))
+__attribute__((target("avx2")))
+static void sm_sigmoid_n_avx2(double *y, const double *x, int32_t n) {
+    sm_sigmoid_n_avx2_(y, x, n);
+    __asm__ volatile("vzeroupper" ::: "memory"); /* see sm_linear_block_avx2 */
+}
+#define SM_SIGMOID_N(avx2, y, x, n) \
+    ((avx2) ? sm_sigmoid_n_avx2((y), (x), (n)) : sm_sigmoid_n((y), (x), (n)))
+#else
+#define SM_SIGMOID_N(avx2, y, x, n) sm_sigmoid_n((y), (x), (n))
+#endif
+#else /* other C99 compilers: one value at a time */
+static void sm_sigmoid_n(double *y, const double *x, int32_t n) {
+    int32_t i;
+    for (i = 0; i < n; i++) y[i] = sm_sigmoid(x[i]);
+}
+#define SM_SIGMOID_N(avx2, y, x, n) sm_sigmoid_n((y), (x), (n))
+#endif
+
 #define SM_IDENTITY 0
 #define SM_RELU 1
 #define SM_TANH 2
@@ -466,6 +585,38 @@ static void sm_binary_proba(double *v, int32_t src, int32_t dst0, int32_t dst1, 
     double p = sm_link(v[src], fn);
     v[dst0] = 1.0 - p;
     v[dst1] = p;
+}
+
+/* Block kernels (rows `stride` doubles apart, rows with rc[r] != 0 skipped) for the
+ * logistic function: the block's values are gathered, run through SM_SIGMOID_N (lanes) and
+ * scattered back; each value gets sm_sigmoid's bits, so each row its one-row result. */
+
+/* sm_binary_proba with the logistic link over a block. xs: nb doubles of scratch. */
+static void sm_binary_proba_block(double *V, int32_t stride, int32_t nb, const int *rc,
+                                  int32_t src, int32_t dst0, int32_t dst1, int avx2,
+                                  double *xs) {
+    int32_t r, k = 0;
+    for (r = 0; r < nb; r++) if (rc[r] == 0) xs[k++] = V[(size_t)r * stride + (size_t)src];
+    SM_SIGMOID_N(avx2, xs, xs, k);
+    for (r = 0, k = 0; r < nb; r++)
+        if (rc[r] == 0) {
+            double *v = V + (size_t)r * stride, p = xs[k++];
+            v[dst0] = 1.0 - p;
+            v[dst1] = p;
+        }
+}
+
+/* sm_elementwise(..., SM_LOGISTIC) over a block, for dst == src or dst disjoint from src
+ * (all reads before the writes). xs: nb * n doubles of scratch. */
+static void sm_logistic_block(double *V, int32_t stride, int32_t nb, const int *rc,
+                              const int32_t *src, const int32_t *dst, int32_t n, int avx2,
+                              double *xs) {
+    int32_t r, i, k = 0;
+    for (r = 0; r < nb; r++)
+        if (rc[r] == 0) for (i = 0; i < n; i++) xs[k++] = V[(size_t)r * stride + (size_t)src[i]];
+    SM_SIGMOID_N(avx2, xs, xs, k);
+    for (r = 0, k = 0; r < nb; r++)
+        if (rc[r] == 0) for (i = 0; i < n; i++) V[(size_t)r * stride + (size_t)dst[i]] = xs[k++];
 }
 
 /* One-vs-rest normalisation; a row of all zeros becomes uniform, as in scikit-learn. */
