@@ -97,6 +97,11 @@ class _OpPrinter:
         self.body.append(f"    if ((rc = {text}) != SM_OK) return rc;")
 
     def _CheckFinite(self, p: str, op: o.CheckFinite) -> None:
+        first = _contiguous(op.src)
+        if first is not None and not op.float32:
+            self._check(f"sm_check_finite_range(v + {first}, {first}, {len(op.src)}, "
+                        f"{int(op.allow_nan)}, {int(op.allow_inf)}, bad)")
+            return
         self._slots(p, op)
         fn = "sm_check_finite_f32" if op.float32 else "sm_check_finite"
         self._check(f"{fn}(v, {p}_src, {len(op.src)}, {int(op.allow_nan)}, "
@@ -432,13 +437,15 @@ def _contract_code(graph: Graph, contract: Contract) -> list[str]:
         c_array("uint8_t", "contract_missing_ok", contract.missing_ok.astype(int), per_line=24),
         c_array("uint8_t", "contract_is_string", contract.is_string.astype(int), per_line=24),
         "",
-        "/* 1 when every column is inside [lo, hi] (NaN is not): the common case, tested with",
-        "   no branch per column. */",
+        "/* -1 (all bits) where missing values are allowed: contract_ok's NaN mask. */",
+        c_array("int64_t", "contract_nan_ok", [-int(m) for m in contract.missing_ok],
+                per_line=24),
+        "",
+        "/* 1 when every column is inside [lo, hi] or missing where training had missing",
+        "   values (no violation: contract_check's kinds would all be 0): the common case,",
+        "   tested with no branch per column. */",
         "static int contract_ok(const double *x) {",
-        "    int32_t i;",
-        "    int ok = 1;",
-        f"    for (i = 0; i < {n}; i++) ok &= (x[i] >= contract_lo[i]) & (x[i] <= contract_hi[i]);",
-        "    return ok;",
+        f"    return sm_within(x, contract_lo, contract_hi, contract_nan_ok, {n});",
         "}",
         "",
         "/* Violations of one encoded row (kinds[i]: 0 ok, 1 out of range, 2 unseen category,",

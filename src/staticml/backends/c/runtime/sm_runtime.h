@@ -225,6 +225,7 @@ static void sm_linear(double *v, const int32_t *src, int32_t n_in, const int32_t
 #define SM_LANES 4 /* rows side by side */
 #if defined(__GNUC__)
 typedef double sm_v2 __attribute__((vector_size(2 * sizeof(double))));
+typedef long long sm_i2 __attribute__((vector_size(2 * sizeof(long long)))); /* masks, bits */
 #define SM_V2(x0, x1) ((sm_v2){(x0), (x1)})
 #define SM_V2_LANE(a, l) ((a)[l])
 #define SM_V2_MAC(a, c, x) ((a) += (c) * (x))
@@ -254,6 +255,59 @@ static void sm_sub_div_range(double *out, const double *in, const double *sub,
     }
 #endif
     for (; i < n; i++) out[i] = (in[i] - sub[i]) / div[i];
+}
+
+/* sm_check_finite for contiguous slots: v points at the first (slot `first`). The same
+ * x - x test, two slots per vector load and two vector sums (the sum is +0 or NaN whatever
+ * the order). */
+static int sm_check_finite_range(const double *v, int32_t first, int32_t n, int allow_nan,
+                                 int allow_inf, int32_t *bad) {
+    int32_t i = 0;
+    double z = 0.0;
+#if defined(__GNUC__)
+    sm_v2 z0 = {0.0, 0.0}, z1 = z0;
+    for (; i + 4 <= n; i += 4) {
+        sm_v2 a, b;
+        __builtin_memcpy(&a, v + i, sizeof a);
+        __builtin_memcpy(&b, v + i + 2, sizeof b);
+        z0 += a - a;
+        z1 += b - b;
+    }
+    z0 += z1;
+    z = z0[0] + z0[1];
+#endif
+    for (; i < n; i++) { double x = v[i]; z += x - x; }
+    if (z == 0.0) return SM_OK;
+    for (i = 0; i < n; i++) {
+        double x = v[i];
+        if (!allow_nan && sm_is_nan(x)) { *bad = first + i; return SM_E_MISSING_VALUE; }
+        if (!allow_inf && sm_is_inf(x)) { *bad = first + i; return SM_E_INFINITE_VALUE; }
+    }
+    return SM_OK;
+}
+
+/* 1 when every x[i] lies in [lo[i], hi[i]], or is NaN where nan_ok[i] is -1 (all bits):
+ * the input contract's common case, branch-free, two columns per vector. */
+static int sm_within(const double *x, const double *lo, const double *hi,
+                     const int64_t *nan_ok, int32_t n) {
+    int32_t i = 0;
+    int ok = 1;
+#if defined(__GNUC__)
+    sm_i2 acc = {-1, -1};
+    for (; i + 2 <= n; i += 2) {
+        sm_v2 a, l, h;
+        sm_i2 m;
+        __builtin_memcpy(&a, x + i, sizeof a);
+        __builtin_memcpy(&l, lo + i, sizeof l);
+        __builtin_memcpy(&h, hi + i, sizeof h);
+        __builtin_memcpy(&m, nan_ok + i, sizeof m);
+        acc &= (sm_i2)((a >= l) & (a <= h)) | ((sm_i2)(a != a) & m);
+    }
+    ok = (acc[0] & acc[1]) != 0;
+#endif
+    for (; i < n; i++)
+        ok &= ((x[i] >= lo[i]) & (x[i] <= hi[i])) | ((x[i] != x[i]) & (nan_ok[i] != 0));
+    return ok;
 }
 
 /* x86-64 with AVX2 (checked at run time, see sm_cpu_avx2): the same kernel with the 4 rows
@@ -413,7 +467,6 @@ static int sm_cpu_avx2(void) {
  * Measured on bench/pipelines.py (a) (one sigmoid per row, the single biggest cost of a
  * scaler + logistic regression row): see SM_SIGMOID_N's users in the generated code. */
 #if defined(__GNUC__)
-typedef long long sm_i2 __attribute__((vector_size(2 * sizeof(long long))));
 #ifdef SM_X86_AVX2
 typedef long long sm_i4 __attribute__((vector_size(4 * sizeof(long long))));
 #endif
