@@ -25,6 +25,16 @@
 
 typedef union { double d; uint64_t u; } sm_bits;
 
+/* Ask the CPU to start loading the cache line at p (a hint: no fault, no effect on results).
+ * The batch path prefetches the next block's input rows while it copies this block's:
+ * measured on bench/pipelines.py (a), 100k rows (24 MB) per call, NAME_predict_matrix_counted
+ * 100 -> 81 ns/row, NAME_predict_matrix 83 -> 76. */
+#if defined(__GNUC__) || defined(__clang__)
+#define SM_PREFETCH(p) __builtin_prefetch(p)
+#else
+#define SM_PREFETCH(p) ((void)(p))
+#endif
+
 #ifndef SM_INF /* the generated file defines it; a fallback for using this header alone */
 #if defined(__GNUC__) || defined(__clang__)
 #define SM_INF __builtin_inf()
