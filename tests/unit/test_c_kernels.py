@@ -42,6 +42,7 @@ void linear_block(double *V, int32_t stride, int32_t nb, const int *rc, const in
     SM_LINEAR_BLOCK(avx2, V, stride, nb, rc, src, n_in, dst, n_out, coef, b, xt);
 }
 int cpu_avx2(void) { return SM_CPU_AVX2(); }
+void relu_range(const double *x, double *y, int32_t n) { sm_relu_range(y, x, n); }
 void sigmoid_rows(const double *x, double *y, int32_t n) {
     int32_t i;
     for (i = 0; i < n; i++) y[i] = sm_sigmoid(x[i]);
@@ -88,6 +89,10 @@ def test_relu_is_numpy_maximum_bit_for_bit(lib):
     assert np.array_equal(np.isnan(y), np.isnan(want))
     ok = ~np.isnan(want)
     assert y[ok].tobytes() == want[ok].tobytes()  # -0.0 -> +0.0 exactly
+    for n in (len(x), len(x) - 1):  # the contiguous-slot kernel (pairs + a tail), same bits
+        z = np.full_like(x, 7.0)
+        lib.relu_range(_p(x), _p(z), ctypes.c_int32(n))
+        assert z[:n].tobytes() == y[:n].tobytes() and (z[n:] == 7.0).all()
 
 
 @pytest.mark.parametrize("avx2", [0, 1], ids=["baseline", "avx2"])

@@ -263,8 +263,13 @@ class _OpPrinter:
         self.dense_macs += n_in * n_out
 
     def _Elementwise(self, p: str, op: o.Elementwise) -> None:
-        self._slots(p, op)
         n = len(op.src)
+        src, dst = _contiguous(op.src), _contiguous(op.dst)
+        if (op.fn == "relu" and src is not None and dst is not None
+                and (src == dst or abs(src - dst) >= n)):
+            self._call(f"sm_relu_range(v + {dst}, v + {src}, {n});")
+            return
+        self._slots(p, op)
         row_call = f"sm_elementwise(v, {p}_src, {p}_dst, {n}, {_FN[op.fn]});"
         if op.fn == "logistic" and (tuple(op.src) == tuple(op.dst)
                                     or not set(op.src) & set(op.dst)):

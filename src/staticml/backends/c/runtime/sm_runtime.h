@@ -626,6 +626,29 @@ static void sm_elementwise(double *v, const int32_t *src, const int32_t *dst, in
     }
 }
 
+/* relu (sm_elementwise's SM_RELU) over contiguous slots, out[0..n) from in[0..n) (the same
+ * or disjoint ranges), two per vector: x <= 0 (false for NaN) clears all bits, giving +0.0
+ * for -0.0 and negatives, x itself otherwise: numpy.maximum(x, 0) as the scalar loop.
+ * (One comparison: GCC 12 lowers an OR of two comparison masks to scalar selects.) */
+static void sm_relu_range(double *out, const double *in, int32_t n) {
+    int32_t i = 0;
+#if defined(__GNUC__)
+    for (; i + 2 <= n; i += 2) {
+        sm_v2 x;
+        sm_i2 b;
+        __builtin_memcpy(&x, in + i, sizeof x);
+        b = (sm_i2)x & ~(sm_i2)(x <= (sm_v2){0.0, 0.0});
+        __builtin_memcpy(out + i, &b, sizeof b);
+    }
+#endif
+    for (; i < n; i++) {
+        sm_bits b;
+        b.d = in[i];
+        b.u &= (uint64_t)0 - (uint64_t)!(b.d <= 0.0);
+        out[i] = b.d;
+    }
+}
+
 /* exp(z - max z) / sum: the order of sklearn.utils.extmath.softmax. */
 static void sm_softmax(double *v, const int32_t *src, const int32_t *dst, int32_t n) {
     int32_t i;
