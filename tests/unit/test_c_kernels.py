@@ -42,6 +42,17 @@ void linear_block(double *V, int32_t stride, int32_t nb, const int *rc, const in
     SM_LINEAR_BLOCK(avx2, V, stride, nb, rc, src, n_in, dst, n_out, coef, b, xt);
 }
 int cpu_avx2(void) { return SM_CPU_AVX2(); }
+/* both finiteness checks on one row of n slots (starting at slot 3): rc | bad << 8 */
+int check_finite_both(const double *v, int32_t n, int allow_nan, int allow_inf, int *range) {
+    int32_t idx[64], i, bad1 = -1, bad2 = -1;
+    int rc1, rc2;
+    for (i = 0; i < n; i++) idx[i] = 3 + i;
+    rc1 = sm_check_finite(v, idx, n, allow_nan, allow_inf, &bad1);
+    rc2 = sm_check_finite_range(v + 3, 3, n, allow_nan, allow_inf, &bad2);
+    *range = rc2 | ((bad2 + 1) << 8);
+    return rc1 | ((bad1 + 1) << 8);
+}
+int32_t lookup(const double *keys, int32_t n, double x) { return sm_lookup(keys, n, x); }
 void relu_range(const double *x, double *y, int32_t n) { sm_relu_range(y, x, n); }
 void sigmoid_rows(const double *x, double *y, int32_t n) {
     int32_t i;
@@ -173,3 +184,30 @@ def test_sigmoid_block_kernels_equal_row_kernels(lib, nb, avx2):
     run = rc == 0
     assert got[run, 0].tobytes() == want[run, 2].tobytes()
     assert got[~run].tobytes() == V[~run].tobytes()
+
+
+@pytest.mark.parametrize("allow_nan,allow_inf", [(0, 0), (1, 0), (0, 1), (1, 1)])
+def test_check_finite_range_equals_check_finite(lib, allow_nan, allow_inf):
+    """The contiguous-slot check (vector loads) returns sm_check_finite's code and slot."""
+    rng = np.random.default_rng(allow_nan * 2 + allow_inf)
+    for n in (1, 2, 3, 5, 10, 30, 61):
+        for _ in range(60):
+            v = rng.normal(size=n + 3)
+            k = int(rng.integers(0, min(n, 2) + 1))
+            where = rng.choice(n, size=k, replace=False) + 3 if k else []
+            for w in where:
+                v[w] = rng.choice([np.nan, np.inf, -np.inf])
+            got = ctypes.c_int()
+            want = lib.check_finite_both(_p(v), ctypes.c_int32(n), ctypes.c_int(allow_nan),
+                                         ctypes.c_int(allow_inf), ctypes.byref(got))
+            assert got.value == want
+
+
+def test_lookup_fast_path_finds_what_the_search_finds(lib):
+    lib.lookup.restype = ctypes.c_int32
+    for keys in ([0.0, 1.0, 2.0, 3.0], [0.0, 2.0, 3.0], [1.0, 2.0], [-1.0, 0.0, 1.0], [0.5, 1.0]):
+        k = np.array(keys)
+        for x in [-1.0, -0.0, 0.0, 0.5, 1.0, 1.5, 2.0, 3.0, 4.0, 1e300, -1e300, np.inf, np.nan]:
+            got = lib.lookup(_p(k), ctypes.c_int32(len(k)), ctypes.c_double(x))
+            hit = [i for i, kk in enumerate(keys) if kk == x]
+            assert got == (hit[0] if hit else -1), (keys, x)

@@ -51,6 +51,9 @@ static int sm_is_inf(double x) { sm_bits b; b.d = x; return (b.u << 1) == 0xffe0
 static int32_t sm_lookup(const double *keys, int32_t n, double x) {
     int32_t lo = 0, hi = n - 1;
     if (sm_is_nan(x)) return -1; /* NaN compares false both ways: without this it "matches" */
+    /* Category codes are usually the keys 0, 1, ..., n-1: then keys[x] == x, no search (the
+     * keys are distinct, so that is the index the search would find). */
+    if (x >= 0.0 && x < (double)n && keys[(int32_t)x] == x) return (int32_t)x;
     while (lo <= hi) {
         int32_t mid = lo + (hi - lo) / 2;
         if (keys[mid] < x) lo = mid + 1;
@@ -269,25 +272,47 @@ static void sm_sub_div_range(double *out, const double *in, const double *sub,
 
 /* sm_check_finite for contiguous slots: v points at the first (slot `first`). The same
  * x - x test, two slots per vector load and two vector sums (the sum is +0 or NaN whatever
- * the order). */
+ * the order); with NaN allowed (imputer inputs, where NaN is common), |x| == inf instead.
+ * A row that fails the quick test gets sm_check_finite's slot-by-slot verdict. */
 static int sm_check_finite_range(const double *v, int32_t first, int32_t n, int allow_nan,
                                  int allow_inf, int32_t *bad) {
     int32_t i = 0;
-    double z = 0.0;
+    if (allow_nan && allow_inf) return SM_OK;
 #if defined(__GNUC__)
-    sm_v2 z0 = {0.0, 0.0}, z1 = z0;
-    for (; i + 4 <= n; i += 4) {
-        sm_v2 a, b;
-        __builtin_memcpy(&a, v + i, sizeof a);
-        __builtin_memcpy(&b, v + i + 2, sizeof b);
-        z0 += a - a;
-        z1 += b - b;
+    if (allow_nan) {
+        sm_i2 m = {0, 0};
+        sm_v2 inf = {SM_INF, SM_INF};
+        int any;
+        for (; i + 2 <= n; i += 2) {
+            sm_v2 a;
+            __builtin_memcpy(&a, v + i, sizeof a);
+            m |= (sm_i2)((sm_v2)((sm_i2)a & 0x7fffffffffffffffLL) == inf);
+        }
+        any = (m[0] | m[1]) != 0;
+        for (; i < n; i++) any |= sm_is_inf(v[i]);
+        if (!any) return SM_OK;
+    } else {
+        sm_v2 z0 = {0.0, 0.0}, z1 = z0;
+        double z;
+        for (; i + 4 <= n; i += 4) {
+            sm_v2 a, b;
+            __builtin_memcpy(&a, v + i, sizeof a);
+            __builtin_memcpy(&b, v + i + 2, sizeof b);
+            z0 += a - a;
+            z1 += b - b;
+        }
+        z0 += z1;
+        z = z0[0] + z0[1];
+        for (; i < n; i++) { double x = v[i]; z += x - x; }
+        if (z == 0.0) return SM_OK;
     }
-    z0 += z1;
-    z = z0[0] + z0[1];
+#else
+    {
+        double z = 0.0;
+        for (; i < n; i++) { double x = v[i]; z += x - x; }
+        if (z == 0.0) return SM_OK;
+    }
 #endif
-    for (; i < n; i++) { double x = v[i]; z += x - x; }
-    if (z == 0.0) return SM_OK;
     for (i = 0; i < n; i++) {
         double x = v[i];
         if (!allow_nan && sm_is_nan(x)) { *bad = first + i; return SM_E_MISSING_VALUE; }
