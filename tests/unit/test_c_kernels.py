@@ -53,6 +53,15 @@ int check_finite_both(const double *v, int32_t n, int allow_nan, int allow_inf, 
     return rc1 | ((bad1 + 1) << 8);
 }
 int32_t lookup(const double *keys, int32_t n, double x) { return sm_lookup(keys, n, x); }
+void sub_div_both(const double *v, double *y1, double *y2, const double *sub,
+                  const double *div, int32_t n, int avx2) {
+    int32_t idx[64], out[64], i;
+    double w[128];
+    for (i = 0; i < n; i++) { idx[i] = i; out[i] = 64 + i; w[i] = v[i]; }
+    sm_sub_div(w, idx, out, sub, div, n);
+    for (i = 0; i < n; i++) y1[i] = w[64 + i];
+    SM_SUB_DIV_RANGE(avx2, y2, v, sub, div, n);
+}
 void relu_range(const double *x, double *y, int32_t n) { sm_relu_range(y, x, n); }
 void sigmoid_rows(const double *x, double *y, int32_t n) {
     int32_t i;
@@ -106,10 +115,11 @@ def test_relu_is_numpy_maximum_bit_for_bit(lib):
         assert z[:n].tobytes() == y[:n].tobytes() and (z[n:] == 7.0).all()
 
 
+@pytest.mark.parametrize("contig", [0, 1], ids=["gathered", "contiguous"])
 @pytest.mark.parametrize("avx2", [0, 1], ids=["baseline", "avx2"])
 @pytest.mark.parametrize("n_in,n_out,nb", [(30, 1, 64), (30, 64, 15), (64, 32, 7),
                                            (5, 7, 1), (3, 9, 33), (17, 19, 40)])
-def test_dense_block_kernel_equals_row_kernel(lib, n_in, n_out, nb, avx2):
+def test_dense_block_kernel_equals_row_kernel(lib, n_in, n_out, nb, avx2, contig):
     """Both block kernels (SSE2/NEON vectors and AVX2) give every row its one-row bits.
     The AVX2 case runs wherever the CPU has AVX2 (x86-64 since 2013); elsewhere the
     dispatch macro falls back to the baseline kernel, which is what it must do."""
@@ -119,6 +129,8 @@ def test_dense_block_kernel_equals_row_kernel(lib, n_in, n_out, nb, avx2):
     stride = n_in + n_out + 3
     V = rng.normal(size=(nb, stride)) * rng.choice([1e-3, 1.0, 1e3], size=(nb, stride))
     src = rng.permutation(n_in).astype(np.int32)                 # gathered in any order
+    if contig:  # consecutive slots: the AVX2 gather transposes 4 x 4 tiles in registers
+        src = (2 + np.arange(n_in)).astype(np.int32)
     dst = (n_in + 3 + rng.permutation(n_out)).astype(np.int32)
     coef = rng.normal(size=(n_out, n_in))
     b = rng.normal(size=n_out)
@@ -211,3 +223,18 @@ def test_lookup_fast_path_finds_what_the_search_finds(lib):
             got = lib.lookup(_p(k), ctypes.c_int32(len(k)), ctypes.c_double(x))
             hit = [i for i, kk in enumerate(keys) if kk == x]
             assert got == (hit[0] if hit else -1), (keys, x)
+
+
+@pytest.mark.parametrize("avx2", [0, 1], ids=["baseline", "avx2"])
+def test_sub_div_range_equals_sub_div(lib, avx2):
+    if avx2 and not lib.cpu_avx2():
+        pytest.skip("this CPU has no AVX2")
+    rng = np.random.default_rng(3)
+    for n in (1, 2, 3, 4, 5, 30, 33):
+        v = rng.normal(size=n) * 1e3
+        v[::5] = np.nan
+        sub, div = rng.normal(size=n), rng.uniform(1e-3, 1e3, size=n)
+        y1, y2 = np.empty(n), np.empty(n)
+        lib.sub_div_both(_p(v), _p(y1), _p(y2), _p(sub), _p(div), ctypes.c_int32(n),
+                         ctypes.c_int(avx2))
+        assert y1.tobytes() == y2.tobytes()

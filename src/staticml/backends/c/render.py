@@ -134,7 +134,8 @@ class _OpPrinter:
         src, dst = _contiguous(op.src), _contiguous(op.dst)
         n = len(op.src)
         if src is not None and dst is not None and (src == dst or abs(src - dst) >= n):
-            self._call(f"sm_sub_div_range(v + {dst}, v + {src}, {p}_sub, {p}_div, {n});")
+            self._call(f"SM_SUB_DIV_RANGE(avx2, v + {dst}, v + {src}, {p}_sub, {p}_div, {n});")
+            self.dense_macs += n  # an AVX2 division: 4 quotients at once
         else:
             self._slots(p, op)
             self._call(f"sm_sub_div(v, {p}_src, {p}_dst, {p}_sub, {p}_div, {n});")
@@ -325,11 +326,13 @@ def _program(printer: _OpPrinter, head_body: list[str], n_slots: int) -> list[st
         if seg[0] == "rows":
             if not any(not ln.lstrip().startswith("/*") for ln in seg[1]):
                 continue
-            lines += [f"static int seg{k}(double *v, int32_t *bad) {{", "    int rc = SM_OK;",
-                      *seg[1], "    (void)rc; (void)bad;", "    return SM_OK;", "}", ""]
-            calls_row.append(f"    if ((rc = seg{k}(v, bad)) != SM_OK) return rc;")
+            lines += [f"static int seg{k}(double *v, int32_t *bad, int avx2) {{",
+                      "    int rc = SM_OK;", *seg[1], "    (void)rc; (void)bad; (void)avx2;",
+                      "    return SM_OK;", "}", ""]
+            calls_row.append(f"    if ((rc = seg{k}(v, bad, 0)) != SM_OK) return rc;")
             calls_block += [f"    for (b = 0; b < nb; b++)",
-                            f"        if (rc[b] == SM_OK) rc[b] = seg{k}(V + b * N_SLOTS, &bad[b]);"]
+                            f"        if (rc[b] == SM_OK) rc[b] = seg{k}(V + b * N_SLOTS, "
+                            "&bad[b], avx2);"]
         else:
             calls_row.append(f"    {seg[1]}")
             calls_block.append(f"    {seg[2]}")
@@ -351,7 +354,8 @@ def _program(printer: _OpPrinter, head_body: list[str], n_slots: int) -> list[st
         f"   since forest kernels walk SM_GROUP rows at a time (feature-major, BLOCK per row). */",
         f"#define BLOCK {block}",
         "",
-        "/* avx2: run dense layers with the AVX2 kernel (see SM_CPU_AVX2 in the runtime). */",
+        "/* avx2: use the AVX2 kernels (dense layers, sigmoid lanes, contiguous SubDiv; see",
+        "   SM_CPU_AVX2 in the runtime). */",
         "static void run_block(double *V, int32_t nb, int *rc, int32_t *bad, int avx2) {",
         "    int32_t b;", *calls_block,
         "    (void)b; (void)V; (void)rc; (void)bad; (void)nb; (void)avx2;", "}", "",
