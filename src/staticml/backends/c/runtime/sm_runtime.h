@@ -577,11 +577,13 @@ static int sm_cpu_avx2(void) {
  * scaler + logistic regression row): see SM_SIGMOID_N's users in the generated code. */
 #if defined(__GNUC__)
 
-/* sm_sigmoid's main path on the lanes of x (type VT, integer twin IT, NL lanes) into r. */
-#define SM__SIGMOID_LANES(VT, IT, NL, x, r) do {                                             \
-    VT z_ = {0.0}, xn_, t_, kd_, Th_, Tl_, a0_, b0_, rh_, rl_, bb_, sh_, sl_, c_, h1_, e1_,  \
-       ph_, pl_, pa_, pb_, s_, e_, h_, l_, sc_, dh_, dl_, nh_, nl_, mu_, q_, p_, pe_;        \
-    IT pos_ = (IT)((x) >= z_), kb_, j_;                                                     \
+/* sm_sigmoid's main path on vector lanes, in three steps so that a loop over vectors runs
+ * each step for many vectors before the next: the whole path is one ~250-cycle chain of
+ * dependent operations, and GCC does not interleave the chains of two vectors by itself.
+ * A: reduction, table and expm1 polynomial (x -> Th, Tl, s = 2^E, ph + pl); */
+#define SM__SIG_A(VT, IT, NL, x, Th_, Tl_, sc_, ph_, pl_) do {                              \
+    VT z_ = {0.0}, xn_, t_, kd_, a0_, b0_, rh_, rl_, bb_, sh_, sl_, c_, h1_, e1_;            \
+    IT kb_, j_;                                                                              \
     int32_t l_i;                                                                             \
     xn_ = -(VT)((IT)(x) & 0x7fffffffffffffffLL);          /* x >= 0 ? -x : x */             \
     t_ = xn_ * 0x1.71547652b82fep+7 + 0x1.8p52;                                             \
@@ -589,11 +591,11 @@ static int sm_cpu_avx2(void) {
     kb_ = (IT)t_;                                         /* low bits: 2^51 + k */          \
     j_ = kb_ & 127;                                                                          \
     for (l_i = 0; l_i < (NL); l_i++) {                                                       \
-        Th_[l_i] = sm__exp_tab[j_[l_i]][0];                                                  \
-        Tl_[l_i] = sm__exp_tab[j_[l_i]][1];                                                  \
+        (Th_)[l_i] = sm__exp_tab[j_[l_i]][0];                                                \
+        (Tl_)[l_i] = sm__exp_tab[j_[l_i]][1];                                                \
     }                                                                                        \
     /* s = 2^E, E = (k - j) / 128 = ((2^51 + k) >> 7) - 2^44 */                              \
-    sc_ = (VT)((((kb_ & 0xfffffffffffffLL) >> 7) - (1LL << 44) + 1023) << 52);              \
+    (sc_) = (VT)((((kb_ & 0xfffffffffffffLL) >> 7) - (1LL << 44) + 1023) << 52);            \
     a0_ = xn_ - kd_ * 0x1.62e42fefc0000p-8;               /* two_sum(a0, b0) -> rh, rl */  \
     b0_ = kd_ * 0x1.c610ca86c3899p-44;                                                       \
     rh_ = a0_ + b0_; bb_ = rh_ - a0_; rl_ = (a0_ - (rh_ - bb_)) + (b0_ - bb_);               \
@@ -603,21 +605,33 @@ static int sm_cpu_avx2(void) {
          (0x1.1111111111111p-6 + rh_ * (0x1.6c16c16c16c17p-9 + rh_ * 0x1.a01a01a01a01ap-12)))); \
     h1_ = rh_ + sh_; e1_ = sh_ - (h1_ - rh_);                                                \
     SM__ADD_ODD(VT, IT, z_, e1_, ((rl_ + rl_ * rh_) + sl_) + c_, e1_);                       \
-    ph_ = h1_ + e1_; pl_ = e1_ - (ph_ - h1_);                                                \
-    SM__TWO_PROD(VT, Th_, ph_, pa_, pb_);                 /* back in exp_core */            \
-    s_ = Th_ + pa_; e_ = pa_ - (s_ - Th_);                                                   \
+    (ph_) = h1_ + e1_; (pl_) = e1_ - ((ph_) - h1_);                                          \
+} while (0)
+
+/* B: exp_core's result u = s * (h + l), then d = 1 + u as dh + dl (outputs written last,
+ * so they may be the inputs' variables); */
+#define SM__SIG_B(VT, IT, Th_, Tl_, sc_, ph_, pl_, h_o, l_o, dh_o, dl_o) do {               \
+    VT z_ = {0.0}, pa_, pb_, s_, e_, h_, l_, a0_, dh_, dl_, bb_;                             \
+    SM__TWO_PROD(VT, Th_, ph_, pa_, pb_);                                                    \
+    s_ = (Th_) + pa_; e_ = pa_ - (s_ - (Th_));                                               \
     h_ = s_;                                                                                 \
-    SM__ADD_ODD(VT, IT, z_, e_, pb_ + (Tl_ + (Th_ * pl_ + Tl_ * ph_)), l_);                  \
-    /* sigmoid: d = 1 + u (two_sum), then dd_div */                                          \
-    a0_ = h_ * sc_;                                                                          \
+    SM__ADD_ODD(VT, IT, z_, e_, pb_ + ((Tl_) + ((Th_) * (pl_) + (Tl_) * (ph_))), l_);        \
+    a0_ = h_ * (sc_);                                                                        \
     dh_ = 1.0 + a0_; bb_ = dh_ - 1.0; dl_ = (1.0 - (dh_ - bb_)) + (a0_ - bb_);               \
-    dl_ = dl_ + l_ * sc_;                                                                    \
-    nh_ = (VT)((pos_ & (IT)(z_ + 1.0)) | (~pos_ & (IT)h_));                                  \
-    nl_ = (VT)(~pos_ & (IT)l_);                                                              \
-    mu_ = (VT)((pos_ & (IT)(z_ + 1.0)) | (~pos_ & (IT)sc_));                                 \
-    q_ = nh_ / dh_;                                                                          \
+    dl_ = dl_ + l_ * (sc_);                                                                  \
+    (h_o) = h_; (l_o) = l_; (dh_o) = dh_; (dl_o) = dl_;                                      \
+} while (0)
+
+/* C: the quotient, x >= 0: dd_div(1, 0, dh, dl) * 1.0, x < 0: dd_div(h, l, dh, dl) * s. */
+#define SM__SIG_C(VT, IT, x, h_, l_, sc_, dh_, dl_, r) do {                                 \
+    VT z_ = {0.0}, nh_, nl_, mu_, q_, p_, pe_;                                               \
+    IT pos_ = (IT)((x) >= z_);                                                               \
+    nh_ = (VT)((pos_ & (IT)(z_ + 1.0)) | (~pos_ & (IT)(h_)));                                \
+    nl_ = (VT)(~pos_ & (IT)(l_));                                                            \
+    mu_ = (VT)((pos_ & (IT)(z_ + 1.0)) | (~pos_ & (IT)(sc_)));                               \
+    q_ = nh_ / (dh_);                                                                        \
     SM__TWO_PROD(VT, q_, dh_, p_, pe_);                                                      \
-    (r) = (q_ + ((((nh_ - p_) - pe_) + nl_) - q_ * dl_) / dh_) * mu_;                       \
+    (r) = (q_ + ((((nh_ - p_) - pe_) + nl_) - q_ * (dl_)) / (dh_)) * mu_;                   \
 } while (0)
 
 /* sm__two_prod on vectors: p + e = a * b exactly. */
@@ -643,20 +657,31 @@ static int sm_cpu_avx2(void) {
 /* 1 if sm_sigmoid(x) takes its main path (which the lanes compute). */
 static int sm__sigmoid_main(double x) { return x >= -700.0 && x <= 40.0 && sm_fabs(x) >= 0x1p-18; }
 
-/* y[i] = sm_sigmoid(x[i]) for i < n, NL at a time (y may be x). */
+/* y[i] = sm_sigmoid(x[i]) for i < n (y may be x): SM__SIG_K vectors of NL values at a time,
+ * each step over all of them. Measured on 100k sigmoids (Zen 4): AVX2 14.2 -> 7.7 ns a value,
+ * SSE2 21.0 -> 16.8 (one vector at a time, the whole path per vector), scalar 35.4. */
+#define SM__SIG_K 8
 #define SM__SIGMOID_N(NAME, VT, IT, NL, ATTR)                                                \
 ATTR static void NAME(double *y, const double *x, int32_t n) {                               \
-    int32_t i, l, m;                                                                         \
-    for (i = 0; i < n; i += (NL)) {                                                          \
-        VT v = {0.0}, r;                                                                     \
-        m = n - i < (NL) ? n - i : (NL);                                                     \
-        for (l = 0; l < (NL); l++) {                                                         \
-            double t = x[i + (l < m ? l : 0)];                                               \
-            v[l] = sm__sigmoid_main(t) ? t : 1.0;                                            \
-        }                                                                                    \
-        SM__SIGMOID_LANES(VT, IT, NL, v, r);                                                 \
-        for (l = 0; l < m; l++)                                                              \
-            y[i + l] = sm__sigmoid_main(x[i + l]) ? r[l] : sm_sigmoid(x[i + l]);             \
+    VT v[SM__SIG_K], A[SM__SIG_K], B[SM__SIG_K], C[SM__SIG_K], D[SM__SIG_K], E[SM__SIG_K];   \
+    int32_t i0, i, k, l, m, nv;                                                              \
+    double t;                                                                                \
+    for (i0 = 0; i0 < n; i0 += SM__SIG_K * (NL)) {                                           \
+        m = n - i0 < SM__SIG_K * (NL) ? n - i0 : SM__SIG_K * (NL);                           \
+        nv = (m + (NL) - 1) / (NL);                                                          \
+        for (k = 0; k < nv; k++)                                                             \
+            for (l = 0; l < (NL); l++) {                                                     \
+                i = k * (NL) + l;                                                            \
+                t = x[i0 + (i < m ? i : 0)];                                                 \
+                v[k][l] = sm__sigmoid_main(t) ? t : 1.0;                                     \
+            }                                                                                \
+        for (k = 0; k < nv; k++) SM__SIG_A(VT, IT, NL, v[k], A[k], B[k], C[k], D[k], E[k]);  \
+        for (k = 0; k < nv; k++)                                                             \
+            SM__SIG_B(VT, IT, A[k], B[k], C[k], D[k], E[k], A[k], B[k], D[k], E[k]);         \
+        for (k = 0; k < nv; k++) SM__SIG_C(VT, IT, v[k], A[k], B[k], C[k], D[k], E[k], v[k]); \
+        for (i = 0; i < m; i++)                                                              \
+            y[i0 + i] = sm__sigmoid_main(x[i0 + i]) ? v[i / (NL)][i % (NL)]                  \
+                                                    : sm_sigmoid(x[i0 + i]);                 \
     }                                                                                        \
 }
 SM__SIGMOID_N(sm_sigmoid_n, sm_v2, sm_i2, 2, )
