@@ -259,7 +259,7 @@ class _OpPrinter:
             "the dense kernel",
             f"{{ double x[{n_in}]; sm_linear(v, {p}_src, {n_in}, {p}_dst, {n_out}, "
             f"{p}_coef, {p}_intercept, x); }}",
-            f"{{ sm_lanes xt[{n_in}]; SM_LINEAR_BLOCK(avx2, V, N_SLOTS, nb, rc, {p}_src, "
+            f"{{ sm_lanes xt[2 * {n_in}]; SM_LINEAR_BLOCK(avx2, V, N_SLOTS, nb, rc, {p}_src, "
             f"{n_in}, {p}_dst, {n_out}, {p}_coef, {p}_intercept, xt); }}")
         self.dense_macs += n_in * n_out
 
