@@ -62,6 +62,15 @@ void sub_div_both(const double *v, double *y1, double *y2, const double *sub,
     for (i = 0; i < n; i++) y1[i] = w[64 + i];
     SM_SUB_DIV_RANGE(avx2, y2, v, sub, div, n);
 }
+void impute_both(const double *v, double *y1, double *y2, const double *fill, int32_t n,
+                 int missing_is_nan, double missing) {
+    int32_t idx[64], out[64], i;
+    double w[128];
+    for (i = 0; i < n; i++) { idx[i] = i; out[i] = 64 + i; w[i] = v[i]; }
+    sm_impute(w, idx, out, fill, n, missing_is_nan, missing);
+    for (i = 0; i < n; i++) y1[i] = w[64 + i];
+    sm_impute_range(y2, v, fill, n, missing_is_nan, missing);
+}
 void relu_range(const double *x, double *y, int32_t n) { sm_relu_range(y, x, n); }
 void sigmoid_rows(const double *x, double *y, int32_t n) {
     int32_t i;
@@ -237,4 +246,19 @@ def test_sub_div_range_equals_sub_div(lib, avx2):
         y1, y2 = np.empty(n), np.empty(n)
         lib.sub_div_both(_p(v), _p(y1), _p(y2), _p(sub), _p(div), ctypes.c_int32(n),
                          ctypes.c_int(avx2))
+        assert y1.tobytes() == y2.tobytes()
+
+
+@pytest.mark.parametrize("missing", [np.nan, -1.0, 0.0])
+def test_impute_range_equals_impute(lib, missing):
+    rng = np.random.default_rng(5)
+    for n in (1, 2, 3, 10, 33):
+        v = rng.integers(-2, 3, size=n).astype(float)
+        v[rng.random(n) < 0.3] = np.nan
+        v[rng.random(n) < 0.1] = -0.0
+        fill = rng.normal(size=n)
+        y1, y2 = np.empty(n), np.empty(n)
+        lib.impute_both(_p(v), _p(y1), _p(y2), _p(fill), ctypes.c_int32(n),
+                        ctypes.c_int(int(missing != missing)),
+                        ctypes.c_double(0.0 if missing != missing else missing))
         assert y1.tobytes() == y2.tobytes()

@@ -114,9 +114,14 @@ class _OpPrinter:
                    f"v[{p}_dst[i]] = {p}_values[i]; }}")
 
     def _Impute(self, p: str, op: o.Impute) -> None:
-        self._slots(p, op)
         self.tables.append(_f64(f"{p}_fill", op.fill))
         nan = op.missing != op.missing
+        src, dst, n = _contiguous(op.src), _contiguous(op.dst), len(op.src)
+        if src is not None and dst is not None and (src == dst or abs(src - dst) >= n):
+            self._call(f"sm_impute_range(v + {dst}, v + {src}, {p}_fill, {n}, {int(nan)}, "
+                       f"{'0.0' if nan else c_double(op.missing)});")
+            return
+        self._slots(p, op)
         self._call(f"sm_impute(v, {p}_src, {p}_dst, {p}_fill, {len(op.src)}, {int(nan)}, "
                    f"{'0.0' if nan else c_double(op.missing)});")
 
