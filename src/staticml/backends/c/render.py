@@ -684,12 +684,12 @@ def _source(graph: Graph, name: str, fields: list[str], schema_json: str, versio
         "        for (b = 0; b < nb; b++) {",
         f"            for (i = 0; i < {graph.n_inputs}; i++) "
         f"V[b * N_SLOTS + i] = x[(r0 + (size_t)b) * {graph.n_inputs} + (size_t)i];",
-        "            if (r0 + BLOCK + (size_t)b < n) { /* the next block's row: see SM_PREFETCH */",
-        f"                const char *q = (const char *)(x + (r0 + BLOCK + (size_t)b) * "
-        f"{graph.n_inputs});",
-        f"                for (i = 0; i < {8 * graph.n_inputs}; i += 64) SM_PREFETCH(q + i);",
-        f"                SM_PREFETCH(q + {8 * graph.n_inputs - 1});",
-        "            }",
+        *(["            if (r0 + BLOCK + (size_t)b < n) { /* the next block's row: see SM_PREFETCH */",
+           f"                const char *q = (const char *)(x + (r0 + BLOCK + (size_t)b) * "
+           f"{graph.n_inputs});",
+           f"                for (i = 0; i < {8 * graph.n_inputs}; i += 64) SM_PREFETCH(q + i);",
+           f"                SM_PREFETCH(q + {8 * graph.n_inputs - 1});",
+           "            }"] if graph.n_inputs > 0 else []),
         "            rc[b] = SM_OK;", "            bad[b] = -1;",
         "            if (counts != NULL) violating += count_row(V + b * N_SLOTS, counts);",
         "            if (CONTRACT_REFUSES && contract_check(V + b * N_SLOTS, NULL, &bad[b]) > 0)",
