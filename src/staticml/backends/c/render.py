@@ -70,7 +70,9 @@ class _OpPrinter:
         # ("block", row_call, block_call) is one op with a row kernel (run()) and a kernel
         # over a block of rows (run_block(): forests tree by tree, dense layers in lanes).
         self.segments: list[tuple] = [("rows", self.body)]
-        self.dense_macs = 0  # multiply-adds per row in dense layers: worth an AVX2 check?
+        # multiply-adds per row in dense layers (+ SIGMOID_MACS per sigmoid in lanes): is
+        # the AVX2 check worth it?
+        self.dense_macs = 0
 
     def _start_rows(self) -> None:
         self.body = []
@@ -95,6 +97,11 @@ class _OpPrinter:
         self.body.append(f"    if ((rc = {text}) != SM_OK) return rc;")
 
     def _CheckFinite(self, p: str, op: o.CheckFinite) -> None:
+        first = _contiguous(op.src)
+        if first is not None and not op.float32:
+            self._check(f"sm_check_finite_range(v + {first}, {first}, {len(op.src)}, "
+                        f"{int(op.allow_nan)}, {int(op.allow_inf)}, bad)")
+            return
         self._slots(p, op)
         fn = "sm_check_finite_f32" if op.float32 else "sm_check_finite"
         self._check(f"{fn}(v, {p}_src, {len(op.src)}, {int(op.allow_nan)}, "
@@ -107,9 +114,14 @@ class _OpPrinter:
                    f"v[{p}_dst[i]] = {p}_values[i]; }}")
 
     def _Impute(self, p: str, op: o.Impute) -> None:
-        self._slots(p, op)
         self.tables.append(_f64(f"{p}_fill", op.fill))
         nan = op.missing != op.missing
+        src, dst, n = _contiguous(op.src), _contiguous(op.dst), len(op.src)
+        if src is not None and dst is not None and (src == dst or abs(src - dst) >= n):
+            self._call(f"sm_impute_range(v + {dst}, v + {src}, {p}_fill, {n}, {int(nan)}, "
+                       f"{'0.0' if nan else c_double(op.missing)});")
+            return
+        self._slots(p, op)
         self._call(f"sm_impute(v, {p}_src, {p}_dst, {p}_fill, {len(op.src)}, {int(nan)}, "
                    f"{'0.0' if nan else c_double(op.missing)});")
 
@@ -127,7 +139,8 @@ class _OpPrinter:
         src, dst = _contiguous(op.src), _contiguous(op.dst)
         n = len(op.src)
         if src is not None and dst is not None and (src == dst or abs(src - dst) >= n):
-            self._call(f"sm_sub_div_range(v + {dst}, v + {src}, {p}_sub, {p}_div, {n});")
+            self._call(f"SM_SUB_DIV_RANGE(avx2, v + {dst}, v + {src}, {p}_sub, {p}_div, {n});")
+            self.dense_macs += n  # an AVX2 division: 4 quotients at once
         else:
             self._slots(p, op)
             self._call(f"sm_sub_div(v, {p}_src, {p}_dst, {p}_sub, {p}_div, {n});")
@@ -252,25 +265,50 @@ class _OpPrinter:
             "the dense kernel",
             f"{{ double x[{n_in}]; sm_linear(v, {p}_src, {n_in}, {p}_dst, {n_out}, "
             f"{p}_coef, {p}_intercept, x); }}",
-            f"{{ sm_lanes xt[{n_in}]; SM_LINEAR_BLOCK(avx2, V, N_SLOTS, nb, rc, {p}_src, "
+            f"{{ sm_lanes xt[2 * {n_in}]; SM_LINEAR_BLOCK(avx2, V, N_SLOTS, nb, rc, {p}_src, "
             f"{n_in}, {p}_dst, {n_out}, {p}_coef, {p}_intercept, xt); }}")
         self.dense_macs += n_in * n_out
 
     def _Elementwise(self, p: str, op: o.Elementwise) -> None:
+        n = len(op.src)
+        src, dst = _contiguous(op.src), _contiguous(op.dst)
+        if (op.fn == "relu" and src is not None and dst is not None
+                and (src == dst or abs(src - dst) >= n)):
+            self._call(f"sm_relu_range(v + {dst}, v + {src}, {n});")
+            return
         self._slots(p, op)
-        self._call(f"sm_elementwise(v, {p}_src, {p}_dst, {len(op.src)}, {_FN[op.fn]});")
+        row_call = f"sm_elementwise(v, {p}_src, {p}_dst, {n}, {_FN[op.fn]});"
+        if op.fn == "logistic" and (tuple(op.src) == tuple(op.dst)
+                                    or not set(op.src) & set(op.dst)):
+            self._block_op("the sigmoid kernel", row_call,
+                           f"{{ double xs[BLOCK * {n}]; sm_logistic_block(V, N_SLOTS, nb, rc, "
+                           f"{p}_src, {p}_dst, {n}, avx2, xs); }}")
+            self.dense_macs += SIGMOID_MACS * n
+        else:
+            self._call(row_call)
 
     def _Softmax(self, p: str, op: o.Softmax) -> None:
         self._slots(p, op)
         self._call(f"sm_softmax(v, {p}_src, {p}_dst, {len(op.src)});")
 
     def _BinaryProba(self, p: str, op: o.BinaryProba) -> None:
-        self._call(f"sm_binary_proba(v, {op.src}, {op.dst[0]}, {op.dst[1]}, {_LINK[op.fn]});")
+        row_call = f"sm_binary_proba(v, {op.src}, {op.dst[0]}, {op.dst[1]}, {_LINK[op.fn]});"
+        if op.fn == "logistic":
+            self._block_op("the sigmoid kernel", row_call,
+                           f"{{ double xs[BLOCK]; sm_binary_proba_block(V, N_SLOTS, nb, rc, "
+                           f"{op.src}, {op.dst[0]}, {op.dst[1]}, avx2, xs); }}")
+            self.dense_macs += SIGMOID_MACS
+        else:
+            self._call(row_call)
 
     def _OvrNormalize(self, p: str, op: o.OvrNormalize) -> None:
         self._slots(p, op)
         self._call(f"sm_ovr_normalize(v, {p}_src, {p}_dst, {len(op.src)}, {_LINK[op.fn]});")
 
+
+# One sm_sigmoid costs about as much as this many multiply-adds (~25 ns scalar), for the
+# AVX2 question below: the sigmoid kernel runs 4 lanes under AVX2, 2 without.
+SIGMOID_MACS = 50
 
 # When a batch asks the CPU about AVX2: cpuid costs ~3.6 us in a VM (measured on KVM), so
 # only from the batch size whose dense work (~0.5 ns per multiply-add) is about
@@ -294,14 +332,18 @@ def _program(printer: _OpPrinter, head_body: list[str], n_slots: int) -> list[st
         if seg[0] == "rows":
             if not any(not ln.lstrip().startswith("/*") for ln in seg[1]):
                 continue
-            lines += [f"static int seg{k}(double *v, int32_t *bad) {{", "    int rc = SM_OK;",
-                      *seg[1], "    (void)rc; (void)bad;", "    return SM_OK;", "}", ""]
-            calls_row.append(f"    if ((rc = seg{k}(v, bad)) != SM_OK) return rc;")
+            lines += [f"static int seg{k}(double *v, int32_t *bad, int avx2) {{",
+                      "    int rc = SM_OK;", *seg[1], "    (void)rc; (void)bad; (void)avx2;",
+                      "    return SM_OK;", "}", ""]
+            calls_row.append(f"    if ((rc = seg{k}(v, bad, 0)) != SM_OK) return rc;")
             calls_block += [f"    for (b = 0; b < nb; b++)",
-                            f"        if (rc[b] == SM_OK) rc[b] = seg{k}(V + b * N_SLOTS, &bad[b]);"]
+                            f"        if (rc[b] == SM_OK) rc[b] = seg{k}(V + b * N_SLOTS, "
+                            "&bad[b], avx2);"]
         else:
             calls_row.append(f"    {seg[1]}")
             calls_block.append(f"    {seg[2]}")
+    # (bench/pipelines.py (c), MLP, 226 slots, 16 rows a block: 8, 32 and 64 rows measured
+    # 303-314 ns/row all, within noise: the rule stays.)
     block = max(1, min(64, 4096 // max(n_slots, 1)))
     if block >= 16:  # forest kernels walk SM_GROUP (16) rows at a time over the block
         block -= block % 16
@@ -320,7 +362,8 @@ def _program(printer: _OpPrinter, head_body: list[str], n_slots: int) -> list[st
         f"   since forest kernels walk SM_GROUP rows at a time (feature-major, BLOCK per row). */",
         f"#define BLOCK {block}",
         "",
-        "/* avx2: run dense layers with the AVX2 kernel (see SM_CPU_AVX2 in the runtime). */",
+        "/* avx2: use the AVX2 kernels (dense layers, sigmoid lanes, contiguous SubDiv; see",
+        "   SM_CPU_AVX2 in the runtime). */",
         "static void run_block(double *V, int32_t nb, int *rc, int32_t *bad, int avx2) {",
         "    int32_t b;", *calls_block,
         "    (void)b; (void)V; (void)rc; (void)bad; (void)nb; (void)avx2;", "}", "",
@@ -411,13 +454,15 @@ def _contract_code(graph: Graph, contract: Contract) -> list[str]:
         c_array("uint8_t", "contract_missing_ok", contract.missing_ok.astype(int), per_line=24),
         c_array("uint8_t", "contract_is_string", contract.is_string.astype(int), per_line=24),
         "",
-        "/* 1 when every column is inside [lo, hi] (NaN is not): the common case, tested with",
-        "   no branch per column. */",
+        "/* -1 (all bits) where a missing value is a violation: contract_ok's NaN mask. */",
+        c_array("int64_t", "contract_nan_bad", [-int(not m) for m in contract.missing_ok],
+                per_line=24),
+        "",
+        "/* 1 when every column is inside [lo, hi] or missing where training had missing",
+        "   values (no violation: contract_check's kinds would all be 0): the common case,",
+        "   tested with no branch per column. */",
         "static int contract_ok(const double *x) {",
-        "    int32_t i;",
-        "    int ok = 1;",
-        f"    for (i = 0; i < {n}; i++) ok &= (x[i] >= contract_lo[i]) & (x[i] <= contract_hi[i]);",
-        "    return ok;",
+        f"    return sm_within(x, contract_lo, contract_hi, contract_nan_bad, {n});",
         "}",
         "",
         "/* Violations of one encoded row (kinds[i]: 0 ok, 1 out of range, 2 unseen category,",
@@ -640,6 +685,12 @@ def _source(graph: Graph, name: str, fields: list[str], schema_json: str, versio
         "        for (b = 0; b < nb; b++) {",
         f"            for (i = 0; i < {graph.n_inputs}; i++) "
         f"V[b * N_SLOTS + i] = x[(r0 + (size_t)b) * {graph.n_inputs} + (size_t)i];",
+        *(["            if (r0 + BLOCK + (size_t)b < n) { /* the next block's row: see SM_PREFETCH */",
+           f"                const char *q = (const char *)(x + (r0 + BLOCK + (size_t)b) * "
+           f"{graph.n_inputs});",
+           f"                for (i = 0; i < {8 * graph.n_inputs}; i += 64) SM_PREFETCH(q + i);",
+           f"                SM_PREFETCH(q + {8 * graph.n_inputs - 1});",
+           "            }"] if graph.n_inputs > 0 else []),
         "            rc[b] = SM_OK;", "            bad[b] = -1;",
         "            if (counts != NULL) violating += count_row(V + b * N_SLOTS, counts);",
         "            if (CONTRACT_REFUSES && contract_check(V + b * N_SLOTS, NULL, &bad[b]) > 0)",
