@@ -57,8 +57,13 @@ HERE = Path(__file__).resolve().parent
 N_TRAIN, N_HELD, N_THRU = 20_000, 10_000, 100_000
 N_DISTINCT_ROWS = 256
 
-FULL = dict(calls=2000, warmup=200, batch_runs=11, c_passes=21)  # 11: 2-thread runs vary on a VM
-QUICK = dict(calls=200, warmup=20, batch_runs=2, c_passes=3)
+FULL = dict(calls=2000, warmup=200, rounds=3, batch_runs=11, c_passes=21)  # 11: 2-thread runs vary
+QUICK = dict(calls=200, warmup=20, rounds=1, batch_runs=2, c_passes=3)
+# Before each single-row measurement: time for the previous runtime's worker threads (BLAS,
+# ONNX Runtime) to stop spinning. On 2 vCPUs a spinning pool slowed the next runtime's
+# calls by up to 1.7x, whichever runtime came next (staticml's dict column after
+# scikit-learn's DataFrame column: 2.0 us in the run, 1.2 us alone).
+SETTLE_S = 0.3
 
 GOAL_ARRAY_US = 2.0
 GOAL_SINGLE_VS_ORT = 5.0
@@ -562,14 +567,23 @@ def measure(case: Case, cfg: dict, work: Path, say: Callable[[str], None]) -> No
     calls = runtime_calls(case, sess1)
     check_single(case, calls, inputs)
 
-    say(f"  single-row latency ({cfg['calls']} calls after {cfg['warmup']} warm-up)")
+    say(f"  single-row latency ({cfg['rounds']} rounds of {cfg['calls']} calls after "
+        f"{cfg['warmup']} warm-up)")
+    rounds: dict = {}
+    for _ in range(cfg["rounds"]):  # round-robin, so no runtime always follows the same one
+        for form in ("array", "frame", "dict"):
+            for rt in ("staticml", "onnxruntime", "scikit-learn"):
+                fn = calls[rt][form]
+                if fn is not None:
+                    time.sleep(SETTLE_S)
+                    rounds.setdefault((rt, form), []).append(
+                        time_single(fn, inputs[form], cfg["calls"], cfg["warmup"]))
     lat: dict = {}
-    for form in ("array", "frame", "dict"):
-        for rt in ("staticml", "onnxruntime", "scikit-learn"):
-            fn = calls[rt][form]
-            lat.setdefault(rt, {})[form] = (None if fn is None else
-                                            time_single(fn, inputs[form], cfg["calls"],
-                                                        cfg["warmup"]))
+    for rt in ("staticml", "onnxruntime", "scikit-learn"):
+        for form in ("array", "frame", "dict"):
+            got = rounds.get((rt, form))
+            lat.setdefault(rt, {})[form] = None if got is None else {
+                k: float(np.median([g[k] for g in got])) for k in got[0]}
     r["latency"] = lat
 
     say(f"  batch throughput ({N_THRU:,} rows, median of {cfg['batch_runs']} runs)")
@@ -639,7 +653,9 @@ def report(cases: list[Case], env: dict, cfg: dict, quick: bool) -> str:
                  f"{100 * cont['others_cpu_share']:.0f}% of all CPU time during the run "
                  "(0% = quiet machine)")
     L.append(f"- Repeats: {cfg['calls']} single-row calls after {cfg['warmup']} warm-up "
-             f"(cycling {N_DISTINCT_ROWS} distinct held-out rows), median; batch = median of "
+             f"(cycling {N_DISTINCT_ROWS} distinct held-out rows), median, measured in "
+             f"{cfg['rounds']} rounds round-robin over the runtimes (each after a "
+             f"{SETTLE_S:g} s pause); the median of the round medians is shown; batch = median of "
              f"{cfg['batch_runs']} runs on {N_THRU:,} rows; C = median of {cfg['c_passes']} "
              f"passes over {N_HELD:,} held-out rows\n")
 
