@@ -274,18 +274,21 @@ static void sm_linear(double *v, const int32_t *src, int32_t n_in, const int32_t
  * two lanes at a time, so the compiler issues one vector division per pair (the same IEEE
  * quotient in each lane: the bits of the scalar loop). Measured on bench/pipelines.py (a)
  * (30 scaled columns + logistic regression): C NAME_predict_matrix 110 -> 81 ns/row. */
+/* The vector loop of sm_sub_div_range, W columns per VT vector (the tail is scalar). */
+#define SM__SUB_DIV_LOOP(VT, W)                                                    \
+    for (; i + (W) <= n; i += (W)) {                                               \
+        VT x, a, b;                                                                \
+        __builtin_memcpy(&x, in + i, sizeof x);                                    \
+        __builtin_memcpy(&a, sub + i, sizeof a);                                   \
+        __builtin_memcpy(&b, div + i, sizeof b);                                   \
+        x = (x - a) / b;                                                           \
+        __builtin_memcpy(out + i, &x, sizeof x);                                   \
+    }
 static void sm_sub_div_range(double *out, const double *in, const double *sub,
                              const double *div, int32_t n) {
     int32_t i = 0;
 #if defined(__GNUC__)
-    for (; i + 2 <= n; i += 2) {
-        sm_v2 x, a, b;
-        __builtin_memcpy(&x, in + i, sizeof x);
-        __builtin_memcpy(&a, sub + i, sizeof a);
-        __builtin_memcpy(&b, div + i, sizeof b);
-        x = (x - a) / b;
-        __builtin_memcpy(out + i, &x, sizeof x);
-    }
+    SM__SUB_DIV_LOOP(sm_v2, 2)
 #endif
     for (; i < n; i++) out[i] = (in[i] - sub[i]) / div[i];
 }
@@ -529,20 +532,15 @@ __attribute__((target("avx2")))
 static void sm_sub_div_range_avx2(double *out, const double *in, const double *sub,
                                   const double *div, int32_t n) {
     int32_t i = 0;
-    for (; i + 4 <= n; i += 4) {
-        sm_v4 x, a, b;
-        __builtin_memcpy(&x, in + i, sizeof x);
-        __builtin_memcpy(&a, sub + i, sizeof a);
-        __builtin_memcpy(&b, div + i, sizeof b);
-        x = (x - a) / b;
-        __builtin_memcpy(out + i, &x, sizeof x);
-    }
+    SM__SUB_DIV_LOOP(sm_v4, 4)
     for (; i < n; i++) out[i] = (in[i] - sub[i]) / div[i];
     __asm__ volatile("vzeroupper" ::: "memory"); /* see sm_linear_block_avx2 */
 }
 
 /* One weight in every lane. */
 #define SM_BCAST4(w) ((sm_v4){(w), (w), (w), (w)})
+/* Output j + k of lane l (plus its intercept) into the row at o. */
+#define SM_PUT(o, a, k) ((o)[dst[j + (k)]] = (a)[l] + intercept[j + (k)])
 
 /* sm_linear_block with AVX2: 4 rows per vector. Two vectors of rows (8 rows) while there
  * are, 6 outputs x 2 row vectors per inner loop: each weight is loaded and broadcast once
@@ -577,21 +575,13 @@ static void sm_linear_block_avx2(double *V, int32_t stride, int32_t nb, const in
                 }
                 for (l = 0; l < SM_LANES; l++) {
                     double *o = V + row[l];
-                    o[dst[j]] = a0[l] + intercept[j];
-                    o[dst[j + 1]] = a1[l] + intercept[j + 1];
-                    o[dst[j + 2]] = a2[l] + intercept[j + 2];
-                    o[dst[j + 3]] = a3[l] + intercept[j + 3];
-                    o[dst[j + 4]] = a4[l] + intercept[j + 4];
-                    o[dst[j + 5]] = a5[l] + intercept[j + 5];
+                    SM_PUT(o, a0, 0); SM_PUT(o, a1, 1); SM_PUT(o, a2, 2);
+                    SM_PUT(o, a3, 3); SM_PUT(o, a4, 4); SM_PUT(o, a5, 5);
                 }
                 for (l = 0; l < nl1; l++) {
                     double *o = V + row1[l];
-                    o[dst[j]] = b0[l] + intercept[j];
-                    o[dst[j + 1]] = b1[l] + intercept[j + 1];
-                    o[dst[j + 2]] = b2[l] + intercept[j + 2];
-                    o[dst[j + 3]] = b3[l] + intercept[j + 3];
-                    o[dst[j + 4]] = b4[l] + intercept[j + 4];
-                    o[dst[j + 5]] = b5[l] + intercept[j + 5];
+                    SM_PUT(o, b0, 0); SM_PUT(o, b1, 1); SM_PUT(o, b2, 2);
+                    SM_PUT(o, b3, 3); SM_PUT(o, b4, 4); SM_PUT(o, b5, 5);
                 }
             }
             for (; j < n_out; j++) {
@@ -614,14 +604,8 @@ static void sm_linear_block_avx2(double *V, int32_t stride, int32_t nb, const in
             }
             for (l = 0; l < nl; l++) {
                 double *o = V + row[l];
-                o[dst[j]] = a0[l] + intercept[j];
-                o[dst[j + 1]] = a1[l] + intercept[j + 1];
-                o[dst[j + 2]] = a2[l] + intercept[j + 2];
-                o[dst[j + 3]] = a3[l] + intercept[j + 3];
-                o[dst[j + 4]] = a4[l] + intercept[j + 4];
-                o[dst[j + 5]] = a5[l] + intercept[j + 5];
-                o[dst[j + 6]] = a6[l] + intercept[j + 6];
-                o[dst[j + 7]] = a7[l] + intercept[j + 7];
+                SM_PUT(o, a0, 0); SM_PUT(o, a1, 1); SM_PUT(o, a2, 2); SM_PUT(o, a3, 3);
+                SM_PUT(o, a4, 4); SM_PUT(o, a5, 5); SM_PUT(o, a6, 6); SM_PUT(o, a7, 7);
             }
         }
         for (; j < n_out; j++) {
@@ -636,6 +620,7 @@ static void sm_linear_block_avx2(double *V, int32_t stride, int32_t nb, const in
      * the SSE one-row kernel 1.7x slower afterwards (measured, bench/pipelines.py MLP). */
     __asm__ volatile("vzeroupper" ::: "memory");
 }
+#undef SM_PUT
 
 /* Does this CPU (and OS) run AVX2? cpuid traps to the hypervisor in a VM (~3.6 us measured
  * on KVM), and the library keeps no state to cache it in, so NAME_predict_matrix asks
