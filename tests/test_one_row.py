@@ -210,9 +210,15 @@ def test_one_row_mixed_rows_give_the_batch_bits(tmp_path, path):
     rows = X.to_numpy(dtype=object)[:40]
     rows[3, 0], rows[5, 1], rows[7, 1] = None, "green", None  # missing, unseen, missing
     batch = art.predict_proba(rows)
+    xs = rows[:, 0].astype(float)
     frames = [pd.DataFrame(rows, columns=["x", "color"]),  # object columns
               pd.DataFrame({"color": pd.Series(rows[:, 1], dtype="string"),  # other dtypes,
-                            "extra": 1, "x": rows[:, 0].astype(float)})]     # order, extra
+                            "extra": 1, "x": xs}),                           # order, extra
+              pd.DataFrame({"x": xs, "color": pd.Series(rows[:, 1], dtype="str")}),  # Arrow
+              pd.DataFrame({"flag": True, "color": pd.Categorical(rows[:, 1]),  # categorical,
+                            "n": np.arange(len(rows)), "x": xs})]  # more blocks
+    for df in frames:  # each is read from pandas' blocks (the accelerator's input)
+        assert art._encoder.frame_row_values(df.iloc[[0]]) is not None
     for r in range(len(rows)):
         assert art.predict_proba(rows[r:r + 1]).tobytes() == batch[r:r + 1].tobytes(), r
         for df in frames:  # one-row DataFrames take the same value-by-value path

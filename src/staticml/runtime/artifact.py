@@ -224,6 +224,12 @@ class Artifact:
                 self._call_row(row)
                 return row
         found = self._encoder.frame_row_block(X)
+        if found is None and fast is not None:  # a one-row frame of mixed dtypes?
+            values = self._encoder.frame_row_values(X)
+            if values is not None:
+                res = fast.values(values)
+                if res >= 0:
+                    return self._settle(row, res)
         if found is None:
             x = self._encoder.encode(X)
             if x.shape[0] != 1:
