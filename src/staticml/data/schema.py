@@ -197,7 +197,7 @@ class RowEncoder:
         Why: reading a string column's only value through pandas costs ~2 us (an Arrow
         scalar per ``__getitem__``); a 13-column mixed row took ~28 us this way, most of a
         one-row prediction. The values are the ones ``_encode_frame`` reads, so the
-        accelerator, or the Python path for anything it declines, encodes them the same."""
+        accelerator and ``_encode_frame``'s one-row case read the same values."""
         frame_cls = self._frame_cls or self._frame_type()
         if type(df) is not frame_cls or frame_cls is None or len(df) != 1:
             return None
@@ -237,10 +237,9 @@ class RowEncoder:
                 pass  # a non-numeric value: the per-column path names it
             else:
                 return arr if in_order else arr[:, positions]
-        if len(df) == 1 and positions is not None and index is not None:
-            # one row: value by value, not a numpy pass per column (~30 us for 13 columns)
-            return self._encode_row([_column(df, name, index)[0] for name in self.names]
-                                    )[None, :]
+        values = self.frame_row_values(df) if len(df) == 1 else None
+        if values is not None:  # one row: value by value, not a numpy pass per column
+            return self._encode_row(values)[None, :]
         missing = [c for c in self.names if (c not in index if index is not None else
                                              c not in cols) and c not in self.optional]
         if missing:
@@ -369,8 +368,7 @@ def _number(column: str, v: Any) -> float:
             pass
         except OverflowError:
             raise InputError(f"column {column!r} holds {reprlib.repr(v)}, too large for a "
-                             "float64; pass "
-                             "a number within +-1.8e308", column=column) from None
+                             "float64; pass a number within +-1.8e308", column=column) from None
     raise InputError(f"column {column!r} must be numeric but holds {reprlib.repr(v)} "
                      f"({type(v).__name__}); convert it to a number or NaN", column=column)
 

@@ -224,27 +224,22 @@ class Artifact:
                 self._call_row(row)
                 return row
         found = self._encoder.frame_row_block(X)
-        if found is None and fast is not None:  # a one-row frame of mixed dtypes?
-            values = self._encoder.frame_row_values(X)
-            if values is not None:
-                res = fast.values(values)
-                if res >= 0:
+        if found is not None:  # an all-float64 frame: its block is the row
+            values, positions = found
+            if positions is None:
+                if fast is not None and (res := fast.array(values)) >= 0:
                     return self._settle(row, res)
-        if found is None:
+                row.x_t[...] = values
+            else:
+                np.take(values, positions, axis=0, out=row.x_t)
+        else:
+            mixed = self._encoder.frame_row_values(X) if fast is not None else None
+            if mixed is not None and (res := fast.values(mixed)) >= 0:
+                return self._settle(row, res)
             x = self._encoder.encode(X)
             if x.shape[0] != 1:
                 return x
             row.x[...] = x
-        else:
-            values, positions = found
-            if positions is None and fast is not None:  # the block is the row
-                res = fast.array(values)
-                if res >= 0:
-                    return self._settle(row, res)
-            if positions is None:
-                row.x_t[...] = values
-            else:
-                np.take(values, positions, axis=0, out=row.x_t)
         self._call_row(row)
         return row
 
@@ -253,36 +248,25 @@ class Artifact:
         "count"); raises on a refused row."""
         fast = row.fast
         if fast is not None:
-            self._settle(row, fast.call())
-            return
-        if row.counted is not None:
-            res = 1 if row.counted() else 0
+            res = fast.call()
+        elif row.counted is not None:  # ctypes, reporting as the accelerator does
+            res = (1 if row.counted() else 0) | (2 if row.status.value else 0)
         else:
             row.call.predict()
-            res = 0
-        self._after_call(row, res)
+            res = 2 if row.status.value else 0
+        self._settle(row, res)
 
     def _settle(self, row: _OneRow, res: int) -> _OneRow:
-        """Finish an accelerated one-row call (``res`` >= 0): a clean row owes the
-        contract tally only ``on_clean``; anything else takes ``_after_call``."""
-        if res == 0:
-            if row.on_clean is not None:
-                row.on_clean()
-        else:
-            self._after_call(row, res)
-        return row
-
-    def _after_call(self, row: _OneRow, res: int) -> None:
-        """Count and check a one-row call that returned ``res`` (bit 1: the row violated
-        the contract; the accelerator also sets bit 2 for a refused row); raises on a
-        refused row. The accelerator's callers do only ``on_clean`` when ``res`` is 0."""
+        """Finish a one-row call that returned ``res``: bit 1, the row violated the
+        contract (its counts are in the call's buffer); bit 2, the row was refused (raise);
+        0, the common case, owes the contract tally only ``on_clean``."""
         if res & 1:
             self._violations.add_counts(1, 1, row.call.take_counts())
         elif row.on_clean is not None:
             row.on_clean()
-        code = row.status.value
-        if code:
-            self._raise(np.array([code], dtype=np.int32), row.x)
+        if res & 2:
+            self._raise(np.array([row.status.value], dtype=np.int32), row.x)
+        return row
 
     def _outputs(self, x: np.ndarray, cols: slice | None = None) -> np.ndarray:
         """Output-layout rows (``[:, cols]`` if given) of encoded rows ``x``; raises on any

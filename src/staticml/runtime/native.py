@@ -138,14 +138,14 @@ class NativeLibrary:
         mod = accel.module()
         if mod is None:
             return None
-        counted = counted and call.predict_counted is not None
+        counted = counted and self._counted_raw is not None
 
-        def address(symbol: str) -> int:
-            return ctypes.cast(self._lib[symbol], ctypes.c_void_p).value or 0
+        def address(fn: Callable) -> int:
+            return ctypes.cast(fn, ctypes.c_void_p).value or 0
 
         return mod.Row(
-            predict=address(f"{self.name}_predict_matrix"),
-            counted=address(f"{self.name}_predict_matrix_counted") if counted else 0,
+            predict=address(self._predict_raw),
+            counted=address(self._counted_raw) if counted else 0,
             x=_address(call.x), out=_address(call.out),
             status=ctypes.addressof(call.status),
             counts=_address(call.counts) if counted else 0,
