@@ -8,6 +8,7 @@ into ``NAME.c`` so that one file compiles on its own with any C99 compiler.
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib import resources
@@ -172,8 +173,6 @@ class _OpPrinter:
         self.body[-1] = self.body[-1].replace("return rc;", f"{{ *bad = {op.src}; return rc; }}")
 
     def _TreeEnsemble(self, p: str, op: o.TreeEnsemble) -> None:
-        import os
-
         fast = None if os.environ.get("STATICML_FOREST_KERNEL") == "general" else layout(op)
         if fast is not None:
             self._fast_forest(p, op, fast)
@@ -213,12 +212,14 @@ class _OpPrinter:
                 "target": f"{p}_target", "n_trees": op.n_trees,
                 "feat_slot": f"{p}_feat_slot", "mode": f"{p}_mode", "n_feat": len(f.features),
                 "base": f"{p}_base", "input_float32": int(op.input_float32),
-                "accumulate_float32": int(op.accumulate_float32), "average": int(op.average)}),
+                "accumulate_float32": int(op.accumulate_float32), "average": int(op.average),
+                "one_sum": int(len(op.dst) == 1 and f.value.shape[1] == 1
+                               and bool((f.target == 0).all()))}),
         ]
         nf, nd = 2 * max(len(f.features), 1), len(op.dst)
+        row_call = f"{{ {xt} xs[{nf}]; {kernel}_run(v, &{p}_forest, xs, {p}_dst, {nd}); }}"
         self._block_op(
-            "the forest kernel",
-            f"{{ {xt} xs[{nf}]; {kernel}_run(v, &{p}_forest, xs, {p}_dst, {nd}); }}",
+            "the forest kernel", row_call,
             f"{{ {xt} xs[BLOCK * {nf}]; "
             f"{kernel}_block(V, N_SLOTS, nb, rc, &{p}_forest, xs, BLOCK, {p}_dst, {nd}); }}")
 

@@ -1058,6 +1058,7 @@ typedef struct {
     int input_float32;
     int accumulate_float32;
     int average;
+    int one_sum;                /* every tree adds one number to output 0, the only output */
 } sm_fast_forest;
 
 /* The row's features, rewritten once: missing-type rules, float32 rounding, and then two
@@ -1150,6 +1151,28 @@ static void sm_forest_add(const sm_fast_forest *f, int32_t t, uint32_t leaf_node
     else for (k = 0; k < n_dst; k++) sm_forest_acc(f, &v[dst[k]], leaf[k]);
 }
 
+/* Add the leaves of trees t0 .. t0 + n - 1 (leaf[j]: tree t0 + j's leaf node) to one row, in
+ * tree order. A forest whose trees all add one number to one output (binary and regression
+ * boosting) sums in a register: through v[] every add waited for the previous one's store
+ * (~8 cycles a tree, ~0.9 us of gbr's 1.9 us one-row call, measured on bench/trees.py). */
+static void sm_forest_add_leaves(const sm_fast_forest *f, int32_t t0, const uint32_t *leaf,
+                                 int32_t n, double *v, const int32_t *dst, int32_t n_dst) {
+    const double *value = f->value;
+    size_t w = (size_t)f->width;
+    int32_t j;
+    if (f->one_sum && f->accumulate_float32) {
+        float a = (float)v[dst[0]]; /* exact: the sum is kept as a float widened to double */
+        for (j = 0; j < n; j++) a = a + (float)value[leaf[j] * w];
+        v[dst[0]] = (double)a;
+    } else if (f->one_sum) {
+        double a = v[dst[0]];
+        for (j = 0; j < n; j++) a += value[leaf[j] * w];
+        v[dst[0]] = a;
+    } else {
+        for (j = 0; j < n; j++) sm_forest_add(f, t0 + j, leaf[j], v, dst, n_dst);
+    }
+}
+
 static void sm_forest_init(const sm_fast_forest *f, double *v, const int32_t *dst, int32_t n_dst) {
     int32_t k;
     for (k = 0; k < n_dst; k++)
@@ -1191,8 +1214,8 @@ SM_GENERIC static void PFX##_run(double *v, const sm_fast_forest *f, XT *xs,    
                 uint32_t was;                                                                   \
                 do { was = idx[j]; STEP(NODES, idx[j], xs, 1, 0); } while (idx[j] != was);     \
             }                                                                                   \
-        for (j = 0; j < SM_GROUP && g * SM_GROUP + j < f->n_trees; j++) /* in tree order */     \
-            sm_forest_add(f, g * SM_GROUP + j, idx[j], v, dst, n_dst);                          \
+        sm_forest_add_leaves(f, g * SM_GROUP, idx, f->n_trees - g * SM_GROUP < SM_GROUP ?       \
+                             f->n_trees - g * SM_GROUP : SM_GROUP, v, dst, n_dst);              \
     }                                                                                           \
     sm_forest_finish(f, v, dst, n_dst);                                                         \
 }                                                                                               \
