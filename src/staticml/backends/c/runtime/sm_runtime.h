@@ -1220,6 +1220,21 @@ SM_GENERIC static void PFX##_run(double *v, const sm_fast_forest *f, XT *xs,    
     sm_forest_finish(f, v, dst, n_dst);                                                         \
 }                                                                                               \
                                                                                                 \
+/* Start a block of nb >= SM_GROUP rows: their sums, and their features feature-major into XS   \
+ * (xs_rows per feature copy; spare lanes up to a multiple of SM_GROUP and refused rows get      \
+ * zeros, walked and never read). */                                                            \
+static void PFX##_prepare(double *V, int32_t stride, int32_t nb, const int *rc,                 \
+                          const sm_fast_forest *f, XT *XS, int32_t xs_rows,                     \
+                          const int32_t *dst, int32_t n_dst) {                                  \
+    int32_t r, c, n_lanes = (nb + SM_GROUP - 1) / SM_GROUP * SM_GROUP;                          \
+    for (r = 0; r < n_lanes; r++) {                                                             \
+        if (r < nb) sm_forest_init(f, V + (size_t)r * stride, dst, n_dst);                      \
+        if (r >= nb || rc[r] != 0)                                                              \
+            for (c = 0; c < 2 * f->n_feat; c++) XS[(size_t)c * xs_rows + r] = 0;                \
+        else FEATURES(f, V + (size_t)r * stride, XS + r, xs_rows);                              \
+    }                                                                                           \
+}                                                                                               \
+                                                                                                \
 /* A block of nb rows (register files `stride` doubles apart): tree-major, so one tree's        \
  * nodes stay in cache while SM_GROUP rows walk it in lock-step for the tree's depth. XS        \
  * holds the block's features feature-major, xs_rows per feature copy (>= nb rounded up to      \
@@ -1232,19 +1247,14 @@ SM_GENERIC static void PFX##_run(double *v, const sm_fast_forest *f, XT *xs,    
 SM_GENERIC static void PFX##_block(double *V, int32_t stride, int32_t nb, const int *rc,        \
                          const sm_fast_forest *f, XT *XS, int32_t xs_rows,                      \
                          const int32_t *dst, int32_t n_dst) {                                   \
-    int32_t r, t, j, d, r0, c, n_lanes = (nb + SM_GROUP - 1) / SM_GROUP * SM_GROUP;             \
+    int32_t r, t, j, d, r0;                                                                     \
     if (nb < SM_GROUP) { /* too few rows to fill the lanes: lock-step over trees instead */     \
         for (r = 0; r < nb; r++)                                                                \
             if (rc[r] == 0)                                                                     \
                 PFX##_run(V + (size_t)r * stride, f, XS, dst, n_dst);                           \
         return;                                                                                 \
     }                                                                                           \
-    for (r = 0; r < n_lanes; r++) {                                                             \
-        if (r < nb) sm_forest_init(f, V + (size_t)r * stride, dst, n_dst);                      \
-        if (r >= nb || rc[r] != 0) /* a spare lane or a refused row: walk zeros, result unused */ \
-            for (c = 0; c < 2 * f->n_feat; c++) XS[(size_t)c * xs_rows + r] = 0;                \
-        else FEATURES(f, V + (size_t)r * stride, XS + r, xs_rows);                              \
-    }                                                                                           \
+    PFX##_prepare(V, stride, nb, rc, f, XS, xs_rows, dst, n_dst);                               \
     for (t = 0; t < f->n_trees; t++) {                                                          \
         uint32_t root = (uint32_t)f->roots[t];                                                  \
         int32_t depth = f->tree_depth[t], tg = f->target[t];                                    \
@@ -1267,5 +1277,163 @@ SM_GENERIC static void PFX##_block(double *V, int32_t stride, int32_t nb, const 
 
 SM_FOREST_KERNELS(sm_fast_forest, double, f->nodes, SM_STEP, sm_forest_features)
 SM_FOREST_KERNELS(sm_fast_forest32, float, f->nodes32, SM_STEP32, sm_forest_features32)
+
+/* ---- blocks of rows through small trees: leaf bitvectors (forest_bitvectors.py) ---------
+ * QuickScorer's algorithm on vector lanes. Each tree's leaves, left to right, are the bits
+ * of one word per row, all set at the start. The internal nodes are listed per chunk of
+ * SM_BV_CHUNK trees and per feature copy in ascending threshold order; a node a row fails
+ * (!(x <= thr), where the walk turns right) clears its left subtree's leaves in that row's
+ * word. The failed nodes of a copy are a prefix of its list (thr < x; all of them for a NaN
+ * x), so the scan of SM_BV_ROWS rows stops at the first node all of them pass. A row's leaf
+ * in a tree is then its word's lowest bit still set; leaves are added in tree order, so the
+ * sums are the walks' sums, bit for bit. One threshold load and compare serves 8 rows, and
+ * a tree's 8 words are one cache line: the work per row is a fraction of a node, where the
+ * lock-step walk pays a whole step for every level of the tree's deepest path. */
+#define SM_BV_ROWS 8    /* rows scanned together: their 8 words of a tree fill a cache line */
+#define SM_BV_CHUNK 256 /* trees whose words stay in L1 during a scan (16 KiB) */
+typedef struct {
+    const sm_fast_forest *forest; /* features, leaf values, targets, base */
+    const double *thr;            /* internal nodes by (chunk, feature copy, threshold) */
+    const uint16_t *tree;         /* the node's tree, within its chunk */
+    const uint64_t *mask;         /* clears the node's left-subtree leaves */
+    const int32_t *copy_end;      /* per (chunk, feature copy): end of its run of nodes */
+    const int32_t *leaf_start;    /* per tree: first entry in leaf_node */
+    const uint32_t *leaf_node;    /* per leaf, trees left to right: its node in forest->value */
+} sm_bv_forest;
+
+static int sm_ctz64(uint64_t w) { /* w != 0: a row's word keeps at least its own leaf */
+#if defined(__GNUC__) || defined(__clang__)
+    return __builtin_ctzll(w);
+#else
+    int n = 0;
+    while (!(w & 1u)) { w >>= 1; n++; }
+    return n;
+#endif
+}
+
+/* Add the leaves the words of chunk [t0, t0 + nt) give the block's rows r0 .. r0 + lanes - 1:
+ * tree by tree, the rows side by side, so the rows' sums are independent chains (one row at a
+ * time, each add waited for the previous one: 1.8 of 4.6 us a row on bench/trees.py's
+ * LightGBM). Each row still adds its trees in order. */
+static void sm_bv_add(const sm_bv_forest *q, const uint64_t *bv, int32_t t0, int32_t nt,
+                      double *V, int32_t stride, int32_t r0, int32_t lanes, const int *rc,
+                      const int32_t *dst, int32_t n_dst) {
+    const sm_fast_forest *f = q->forest;
+    const double *value = f->value;
+    size_t w = (size_t)f->width;
+    int32_t j, t;
+    if (f->one_sum) { /* spare lanes and refused rows are summed too, never stored */
+        double a[SM_BV_ROWS];
+        float af[SM_BV_ROWS];
+        for (j = 0; j < SM_BV_ROWS; j++)
+            af[j] = (float)(a[j] = j < lanes ? V[(size_t)(r0 + j) * stride + dst[0]] : 0.0);
+        for (t = 0; t < nt; t++) {
+            const uint32_t *leaf = q->leaf_node + q->leaf_start[t0 + t];
+            const uint64_t *word = bv + (size_t)t * SM_BV_ROWS;
+            if (f->accumulate_float32)
+                for (j = 0; j < SM_BV_ROWS; j++)
+                    af[j] = af[j] + (float)value[leaf[sm_ctz64(word[j])] * w];
+            else
+                for (j = 0; j < SM_BV_ROWS; j++) a[j] += value[leaf[sm_ctz64(word[j])] * w];
+        }
+        for (j = 0; j < lanes; j++)
+            if (rc[r0 + j] == 0)
+                V[(size_t)(r0 + j) * stride + dst[0]] = f->accumulate_float32 ? (double)af[j] : a[j];
+        return;
+    }
+    for (t = 0; t < nt; t++) {
+        const uint32_t *leaf = q->leaf_node + q->leaf_start[t0 + t];
+        for (j = 0; j < lanes; j++)
+            if (rc[r0 + j] == 0)
+                sm_forest_add(f, t0 + t, leaf[sm_ctz64(bv[(size_t)t * SM_BV_ROWS + j])],
+                              V + (size_t)(r0 + j) * stride, dst, n_dst);
+    }
+}
+
+#if defined(SM_X86_AVX2) /* GCC/clang on x86-64: SSE2 always, AVX when the CPU has it */
+#include <immintrin.h>
+
+/* Scan one feature copy's nodes k .. end - 1 for the 8 rows whose values start at xp. */
+typedef void (*sm_bv_scan_fn)(const double *xp, const sm_bv_forest *q, int32_t k, int32_t end,
+                              uint64_t *bv);
+
+static void sm_bv_scan_sse2(const double *xp, const sm_bv_forest *q, int32_t k, int32_t end,
+                            uint64_t *bv) {
+    const double *thr = q->thr; /* locals: the stores to bv cannot change them */
+    const uint16_t *tree = q->tree;
+    const uint64_t *mask = q->mask;
+    __m128d x0 = _mm_loadu_pd(xp), x1 = _mm_loadu_pd(xp + 2);
+    __m128d x2 = _mm_loadu_pd(xp + 4), x3 = _mm_loadu_pd(xp + 6);
+    for (; k < end; k++) {
+        __m128d t = _mm_set1_pd(thr[k]);
+        __m128d p0 = _mm_cmple_pd(x0, t), p1 = _mm_cmple_pd(x1, t); /* rows passing */
+        __m128d p2 = _mm_cmple_pd(x2, t), p3 = _mm_cmple_pd(x3, t);
+        __m128d m;
+        __m128d *line = (__m128d *)(bv + (size_t)tree[k] * SM_BV_ROWS);
+        if (_mm_movemask_pd(_mm_and_pd(_mm_and_pd(p0, p1), _mm_and_pd(p2, p3))) == 3)
+            break; /* every row passes this node, and so the rest of the copy's nodes */
+        m = _mm_castsi128_pd(_mm_set1_epi64x((long long)mask[k]));
+        line[0] = _mm_and_pd(line[0], _mm_or_pd(m, p0)); /* failing rows lose the bits */
+        line[1] = _mm_and_pd(line[1], _mm_or_pd(m, p1));
+        line[2] = _mm_and_pd(line[2], _mm_or_pd(m, p2));
+        line[3] = _mm_and_pd(line[3], _mm_or_pd(m, p3));
+    }
+}
+
+__attribute__((target("avx2")))
+static void sm_bv_scan_avx2(const double *xp, const sm_bv_forest *q, int32_t k, int32_t end,
+                            uint64_t *bv) {
+    const double *thr = q->thr;
+    const uint16_t *tree = q->tree;
+    const uint64_t *mask = q->mask;
+    __m256d x0 = _mm256_loadu_pd(xp), x1 = _mm256_loadu_pd(xp + 4);
+    for (; k < end; k++) {
+        __m256d t = _mm256_set1_pd(thr[k]);
+        __m256d p0 = _mm256_cmp_pd(x0, t, _CMP_LE_OQ), p1 = _mm256_cmp_pd(x1, t, _CMP_LE_OQ);
+        __m256d m;
+        __m256d *line = (__m256d *)(bv + (size_t)tree[k] * SM_BV_ROWS);
+        if (_mm256_movemask_pd(_mm256_and_pd(p0, p1)) == 15) break;
+        m = _mm256_castsi256_pd(_mm256_set1_epi64x((long long)mask[k]));
+        line[0] = _mm256_and_pd(line[0], _mm256_or_pd(m, p0));
+        line[1] = _mm256_and_pd(line[1], _mm256_or_pd(m, p1));
+    }
+    __asm__ volatile("vzeroupper" ::: "memory"); /* see sm_linear_block_avx2 */
+}
+
+/* A block of nb >= SM_GROUP rows, SM_BV_ROWS at a time, chunk by chunk. */
+SM_GENERIC static void sm_bv_block(double *V, int32_t stride, int32_t nb, const int *rc,
+                                   const sm_bv_forest *q, double *XS, int32_t xs_rows,
+                                   const int32_t *dst, int32_t n_dst, sm_bv_scan_fn scan) {
+    const sm_fast_forest *f = q->forest;
+    int32_t n_copies = 2 * f->n_feat, r0, r, c, i, ch;
+    /* 64-byte aligned: a tree's 8 words are one cache line (and AVX loads need 32) */
+    uint64_t bv[SM_BV_CHUNK * SM_BV_ROWS] __attribute__((aligned(64)));
+    sm_fast_forest_prepare(V, stride, nb, rc, f, XS, xs_rows, dst, n_dst);
+    for (r0 = 0; r0 < nb; r0 += SM_BV_ROWS) {
+        int32_t lanes = nb - r0 < SM_BV_ROWS ? nb - r0 : SM_BV_ROWS;
+        for (ch = 0; ch * SM_BV_CHUNK < f->n_trees; ch++) {
+            int32_t t0 = ch * SM_BV_CHUNK, k = ch ? q->copy_end[ch * n_copies - 1] : 0;
+            int32_t nt = f->n_trees - t0 < SM_BV_CHUNK ? f->n_trees - t0 : SM_BV_CHUNK;
+            for (i = 0; i < nt * SM_BV_ROWS; i++) bv[i] = ~(uint64_t)0;
+            for (c = 0; c < n_copies; c++) {
+                int32_t end = q->copy_end[ch * n_copies + c];
+                if (end > k) scan(XS + (size_t)c * xs_rows + r0, q, k, end, bv);
+                k = end;
+            }
+            sm_bv_add(q, bv, t0, nt, V, stride, r0, lanes, rc, dst, n_dst);
+        }
+    }
+    for (r = 0; r < nb; r++)
+        if (rc[r] == 0) sm_forest_finish(f, V + (size_t)r * stride, dst, n_dst);
+}
+/* Blocks of fewer than SM_GROUP rows take the walk (sm_fast_forest_block's own rule). */
+#define SM_BV_BLOCK(avx2, V, stride, nb, rc, q, XS, xs_rows, dst, n_dst) \
+    ((nb) < SM_GROUP ? sm_fast_forest_block(V, stride, nb, rc, (q)->forest, XS, xs_rows, dst, n_dst) \
+                     : sm_bv_block(V, stride, nb, rc, q, XS, xs_rows, dst, n_dst, \
+                                   (avx2) ? sm_bv_scan_avx2 : sm_bv_scan_sse2))
+#else /* elsewhere the lock-step walk (the scan was written and measured for x86-64 only) */
+#define SM_BV_BLOCK(avx2, V, stride, nb, rc, q, XS, xs_rows, dst, n_dst) \
+    sm_fast_forest_block(V, stride, nb, rc, (q)->forest, XS, xs_rows, dst, n_dst)
+#endif
 
 #endif /* SM_RUNTIME_H */
