@@ -31,7 +31,7 @@ import numpy as np
 from .forest_layout import FastForest
 
 MAX_LEAVES = 64
-CHUNK = 256  # SM_BV_CHUNK: trees whose words are scanned together (tree ids fit uint16)
+CHUNK = 128  # SM_BV_CHUNK: trees whose words are scanned together (tree ids fit uint16)
 
 
 @dataclass(frozen=True)

@@ -182,6 +182,8 @@ class _OpPrinter:
 
     def _fast_forest(self, p: str, op: o.TreeEnsemble, f: FastForest) -> None:
         packed = float32_nodes(op, f)
+        # every tree adds one number to output 0, the only output (binary, regression)
+        one_sum = len(op.dst) == 1 and f.value.shape[1] == 1 and bool((f.target == 0).all())
         if packed is None:
             nodes = ",\n    ".join(f"{{{c_double(t)}, {int(ft)}, {int(lf)}u}}"
                                    for t, ft, lf in zip(f.thr, f.feat, f.left))
@@ -214,8 +216,7 @@ class _OpPrinter:
                 "feat_slot": f"{p}_feat_slot", "mode": f"{p}_mode", "n_feat": len(f.features),
                 "base": f"{p}_base", "input_float32": int(op.input_float32),
                 "accumulate_float32": int(op.accumulate_float32), "average": int(op.average),
-                "one_sum": int(len(op.dst) == 1 and f.value.shape[1] == 1
-                               and bool((f.target == 0).all()))}),
+                "one_sum": int(one_sum)}),
         ]
         nf, nd = 2 * max(len(f.features), 1), len(op.dst)
         block_call = (f"{{ {xt} xs[BLOCK * {nf}]; {kernel}_block(V, N_SLOTS, nb, rc, "
@@ -231,10 +232,12 @@ class _OpPrinter:
                 _i32(f"{p}_bv_copy_end", bv.copy_end),
                 _i32(f"{p}_bv_leaf_start", bv.leaf_start),
                 c_array("uint32_t", f"{p}_bv_leaf_node", bv.leaf_node, per_line=12),
+                _f64(f"{p}_bv_leaf_value", f.value[bv.leaf_node, 0] if one_sum else []),
                 _struct("sm_bv_forest", f"{p}_bv", {
                     "forest": f"&{p}_forest", "thr": f"{p}_bv_thr", "tree": f"{p}_bv_tree",
                     "mask": f"{p}_bv_mask", "copy_end": f"{p}_bv_copy_end",
-                    "leaf_start": f"{p}_bv_leaf_start", "leaf_node": f"{p}_bv_leaf_node"}),
+                    "leaf_start": f"{p}_bv_leaf_start", "leaf_node": f"{p}_bv_leaf_node",
+                    "leaf_value": f"{p}_bv_leaf_value"}),
             ]
             block_call = (f"{{ double xs[BLOCK * {nf}]; SM_BV_BLOCK(avx2, V, N_SLOTS, nb, rc, "
                           f"&{p}_bv, xs, BLOCK, {p}_dst, {nd}); }}")

@@ -625,7 +625,7 @@ static void sm_linear_block_avx2(double *V, int32_t stride, int32_t nb, const in
 /* Does this CPU (and OS) run AVX2? cpuid traps to the hypervisor in a VM (~3.6 us measured
  * on KVM), and the library keeps no state to cache it in, so NAME_predict_matrix asks
  * once per call, and only for batches big enough to pay for it (the generated code's
- * DENSE_AVX2(n), from the model's dense work per row). */
+ * DENSE_AVX2(n), from the model's vector work per row). */
 static int sm_cpu_avx2(void) {
     uint32_t a, b, c, d, lo, hi;
     __asm__ volatile("cpuid" : "=a"(a), "=b"(b), "=c"(c), "=d"(d) : "a"(0u), "c"(0u));
@@ -1289,8 +1289,8 @@ SM_FOREST_KERNELS(sm_fast_forest32, float, f->nodes32, SM_STEP32, sm_forest_feat
  * sums are the walks' sums, bit for bit. One threshold load and compare serves 8 rows, and
  * a tree's 8 words are one cache line: the work per row is a fraction of a node, where the
  * lock-step walk pays a whole step for every level of the tree's deepest path. */
-#define SM_BV_ROWS 8    /* rows scanned together: their 8 words of a tree fill a cache line */
-#define SM_BV_CHUNK 256 /* trees whose words stay in L1 during a scan (16 KiB) */
+#define SM_BV_ROWS 16   /* rows scanned together: their words of a tree fill two cache lines */
+#define SM_BV_CHUNK 128 /* trees whose words stay in L1 during a scan (16 KiB) */
 typedef struct {
     const sm_fast_forest *forest; /* features, leaf values, targets, base */
     const double *thr;            /* internal nodes by (chunk, feature copy, threshold) */
@@ -1299,6 +1299,7 @@ typedef struct {
     const int32_t *copy_end;      /* per (chunk, feature copy): end of its run of nodes */
     const int32_t *leaf_start;    /* per tree: first entry in leaf_node */
     const uint32_t *leaf_node;    /* per leaf, trees left to right: its node in forest->value */
+    const double *leaf_value;     /* one_sum forests: each leaf's number, as leaf_node */
 } sm_bv_forest;
 
 static int sm_ctz64(uint64_t w) { /* w != 0: a row's word keeps at least its own leaf */
@@ -1319,26 +1320,43 @@ static void sm_bv_add(const sm_bv_forest *q, const uint64_t *bv, int32_t t0, int
                       double *V, int32_t stride, int32_t r0, int32_t lanes, const int *rc,
                       const int32_t *dst, int32_t n_dst) {
     const sm_fast_forest *f = q->forest;
-    const double *value = f->value;
-    size_t w = (size_t)f->width;
     int32_t j, t;
-    if (f->one_sum) { /* spare lanes and refused rows are summed too, never stored */
-        double a[SM_BV_ROWS];
-        float af[SM_BV_ROWS];
-        for (j = 0; j < SM_BV_ROWS; j++)
-            af[j] = (float)(a[j] = j < lanes ? V[(size_t)(r0 + j) * stride + dst[0]] : 0.0);
-        for (t = 0; t < nt; t++) {
-            const uint32_t *leaf = q->leaf_node + q->leaf_start[t0 + t];
-            const uint64_t *word = bv + (size_t)t * SM_BV_ROWS;
-            if (f->accumulate_float32)
-                for (j = 0; j < SM_BV_ROWS; j++)
-                    af[j] = af[j] + (float)value[leaf[sm_ctz64(word[j])] * w];
-            else
-                for (j = 0; j < SM_BV_ROWS; j++) a[j] += value[leaf[sm_ctz64(word[j])] * w];
+    if (f->one_sum) {
+        /* Four rows at a time, their sums in registers (an array of 16 sums lived in memory:
+         * 0.65 of 2.3 us a row on bench/trees.py's LightGBM). Spare lanes and refused rows
+         * are summed too, never stored. */
+        for (j = 0; j < SM_BV_ROWS; j += 4) {
+            double a[4];
+            int32_t l;
+            for (l = 0; l < 4; l++)
+                a[l] = j + l < lanes ? V[(size_t)(r0 + j + l) * stride + dst[0]] : 0.0;
+            if (j >= lanes) break;
+            if (f->accumulate_float32) {
+                float a0 = (float)a[0], a1 = (float)a[1], a2 = (float)a[2], a3 = (float)a[3];
+                for (t = 0; t < nt; t++) {
+                    const double *lv = q->leaf_value + q->leaf_start[t0 + t];
+                    const uint64_t *word = bv + (size_t)t * SM_BV_ROWS + j;
+                    a0 = a0 + (float)lv[sm_ctz64(word[0])];
+                    a1 = a1 + (float)lv[sm_ctz64(word[1])];
+                    a2 = a2 + (float)lv[sm_ctz64(word[2])];
+                    a3 = a3 + (float)lv[sm_ctz64(word[3])];
+                }
+                a[0] = a0; a[1] = a1; a[2] = a2; a[3] = a3;
+            } else {
+                double a0 = a[0], a1 = a[1], a2 = a[2], a3 = a[3];
+                for (t = 0; t < nt; t++) {
+                    const double *lv = q->leaf_value + q->leaf_start[t0 + t];
+                    const uint64_t *word = bv + (size_t)t * SM_BV_ROWS + j;
+                    a0 += lv[sm_ctz64(word[0])];
+                    a1 += lv[sm_ctz64(word[1])];
+                    a2 += lv[sm_ctz64(word[2])];
+                    a3 += lv[sm_ctz64(word[3])];
+                }
+                a[0] = a0; a[1] = a1; a[2] = a2; a[3] = a3;
+            }
+            for (l = 0; l < 4 && j + l < lanes; l++)
+                if (rc[r0 + j + l] == 0) V[(size_t)(r0 + j + l) * stride + dst[0]] = a[l];
         }
-        for (j = 0; j < lanes; j++)
-            if (rc[r0 + j] == 0)
-                V[(size_t)(r0 + j) * stride + dst[0]] = f->accumulate_float32 ? (double)af[j] : a[j];
         return;
     }
     for (t = 0; t < nt; t++) {
@@ -1362,21 +1380,25 @@ static void sm_bv_scan_sse2(const double *xp, const sm_bv_forest *q, int32_t k, 
     const double *thr = q->thr; /* locals: the stores to bv cannot change them */
     const uint16_t *tree = q->tree;
     const uint64_t *mask = q->mask;
-    __m128d x0 = _mm_loadu_pd(xp), x1 = _mm_loadu_pd(xp + 2);
-    __m128d x2 = _mm_loadu_pd(xp + 4), x3 = _mm_loadu_pd(xp + 6);
-    for (; k < end; k++) {
-        __m128d t = _mm_set1_pd(thr[k]);
-        __m128d p0 = _mm_cmple_pd(x0, t), p1 = _mm_cmple_pd(x1, t); /* rows passing */
-        __m128d p2 = _mm_cmple_pd(x2, t), p3 = _mm_cmple_pd(x3, t);
-        __m128d m;
-        __m128d *line = (__m128d *)(bv + (size_t)tree[k] * SM_BV_ROWS);
-        if (_mm_movemask_pd(_mm_and_pd(_mm_and_pd(p0, p1), _mm_and_pd(p2, p3))) == 3)
-            break; /* every row passes this node, and so the rest of the copy's nodes */
-        m = _mm_castsi128_pd(_mm_set1_epi64x((long long)mask[k]));
-        line[0] = _mm_and_pd(line[0], _mm_or_pd(m, p0)); /* failing rows lose the bits */
-        line[1] = _mm_and_pd(line[1], _mm_or_pd(m, p1));
-        line[2] = _mm_and_pd(line[2], _mm_or_pd(m, p2));
-        line[3] = _mm_and_pd(line[3], _mm_or_pd(m, p3));
+    int32_t h;
+    /* two passes of 8 rows: 16 rows at once need more than SSE2's 16 registers */
+    for (h = 0; h < SM_BV_ROWS; h += 8) {
+        __m128d x0 = _mm_loadu_pd(xp + h), x1 = _mm_loadu_pd(xp + h + 2);
+        __m128d x2 = _mm_loadu_pd(xp + h + 4), x3 = _mm_loadu_pd(xp + h + 6);
+        int32_t i;
+        for (i = k; i < end; i++) {
+            __m128d t = _mm_set1_pd(thr[i]);
+            __m128d p0 = _mm_cmple_pd(x0, t), p1 = _mm_cmple_pd(x1, t); /* rows passing */
+            __m128d p2 = _mm_cmple_pd(x2, t), p3 = _mm_cmple_pd(x3, t);
+            __m128d m, *line = (__m128d *)(bv + (size_t)tree[i] * SM_BV_ROWS + h);
+            if (_mm_movemask_pd(_mm_and_pd(_mm_and_pd(p0, p1), _mm_and_pd(p2, p3))) == 3)
+                break; /* every row passes this node, and so the rest of the copy's nodes */
+            m = _mm_castsi128_pd(_mm_set1_epi64x((long long)mask[i]));
+            line[0] = _mm_and_pd(line[0], _mm_or_pd(m, p0)); /* failing rows lose the bits */
+            line[1] = _mm_and_pd(line[1], _mm_or_pd(m, p1));
+            line[2] = _mm_and_pd(line[2], _mm_or_pd(m, p2));
+            line[3] = _mm_and_pd(line[3], _mm_or_pd(m, p3));
+        }
     }
 }
 
@@ -1387,15 +1409,19 @@ static void sm_bv_scan_avx2(const double *xp, const sm_bv_forest *q, int32_t k, 
     const uint16_t *tree = q->tree;
     const uint64_t *mask = q->mask;
     __m256d x0 = _mm256_loadu_pd(xp), x1 = _mm256_loadu_pd(xp + 4);
+    __m256d x2 = _mm256_loadu_pd(xp + 8), x3 = _mm256_loadu_pd(xp + 12);
     for (; k < end; k++) {
         __m256d t = _mm256_set1_pd(thr[k]);
         __m256d p0 = _mm256_cmp_pd(x0, t, _CMP_LE_OQ), p1 = _mm256_cmp_pd(x1, t, _CMP_LE_OQ);
-        __m256d m;
-        __m256d *line = (__m256d *)(bv + (size_t)tree[k] * SM_BV_ROWS);
-        if (_mm256_movemask_pd(_mm256_and_pd(p0, p1)) == 15) break;
+        __m256d p2 = _mm256_cmp_pd(x2, t, _CMP_LE_OQ), p3 = _mm256_cmp_pd(x3, t, _CMP_LE_OQ);
+        __m256d m, *line = (__m256d *)(bv + (size_t)tree[k] * SM_BV_ROWS);
+        if (_mm256_movemask_pd(_mm256_and_pd(_mm256_and_pd(p0, p1), _mm256_and_pd(p2, p3))) == 15)
+            break;
         m = _mm256_castsi256_pd(_mm256_set1_epi64x((long long)mask[k]));
         line[0] = _mm256_and_pd(line[0], _mm256_or_pd(m, p0));
         line[1] = _mm256_and_pd(line[1], _mm256_or_pd(m, p1));
+        line[2] = _mm256_and_pd(line[2], _mm256_or_pd(m, p2));
+        line[3] = _mm256_and_pd(line[3], _mm256_or_pd(m, p3));
     }
     __asm__ volatile("vzeroupper" ::: "memory"); /* see sm_linear_block_avx2 */
 }
@@ -1414,7 +1440,8 @@ SM_GENERIC static void sm_bv_block(double *V, int32_t stride, int32_t nb, const 
         for (ch = 0; ch * SM_BV_CHUNK < f->n_trees; ch++) {
             int32_t t0 = ch * SM_BV_CHUNK, k = ch ? q->copy_end[ch * n_copies - 1] : 0;
             int32_t nt = f->n_trees - t0 < SM_BV_CHUNK ? f->n_trees - t0 : SM_BV_CHUNK;
-            for (i = 0; i < nt * SM_BV_ROWS; i++) bv[i] = ~(uint64_t)0;
+            for (i = 0; i < nt * SM_BV_ROWS; i += 2) /* all set, two words a store */
+                _mm_store_si128((__m128i *)(bv + i), _mm_set1_epi32(-1));
             for (c = 0; c < n_copies; c++) {
                 int32_t end = q->copy_end[ch * n_copies + c];
                 if (end > k) scan(XS + (size_t)c * xs_rows + r0, q, k, end, bv);

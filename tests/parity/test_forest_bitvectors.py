@@ -1,0 +1,173 @@
+"""The leaf-bitvector batch kernel (backends/c/forest_bitvectors.py) against the walk.
+
+Forests of trees with at most 64 leaves run batches of 16 rows or more through the
+bitvector scan on x86-64 (SSE2 for small batches, AVX2 from the AVX2 batch size on when the
+CPU has it) and single rows through the lock-step walk. Each must give the walk's bits on
+every row: both are exact, so the tolerance is zero, and both are also checked against the
+library on held-out rows (1e-9; XGBoost, which sums in float, 1e-6).
+"""
+
+import platform
+
+import numpy as np
+import pytest
+from sklearn.datasets import make_classification
+
+import staticml
+
+pytestmark = pytest.mark.needs_cc
+
+X86 = platform.machine().lower() in ("x86_64", "amd64")
+
+
+def _data(n=3000, nan=0.05, seed=5):
+    X, y = make_classification(n, 8, n_informative=6, n_classes=3, random_state=seed)
+    rng = np.random.default_rng(seed)
+    X[rng.random(X.shape) < nan] = np.nan
+    X[rng.random(X.shape) < 0.03] = 0.0  # LightGBM's zero-as-missing has zeros to find
+    return X, y
+
+
+def _models():
+    from sklearn.ensemble import (GradientBoostingClassifier, GradientBoostingRegressor,
+                                  HistGradientBoostingClassifier, RandomForestClassifier)
+
+    X, y = _data()
+    Xf = np.nan_to_num(X)  # the scikit-learn ensembles below take no NaN
+    cases = {
+        # one output per tree, summed in double (one_sum)
+        "gbr": (GradientBoostingRegressor(n_estimators=60, max_depth=4, random_state=0)
+                .fit(Xf, Xf[:, 0] * 2 + y), Xf, "predict"),
+        # one tree per class and round: target per tree, three outputs
+        "gb-multiclass": (GradientBoostingClassifier(n_estimators=15, max_depth=3,
+                                                     random_state=0).fit(Xf, y), Xf,
+                          "predict_proba"),
+        # whole leaf vectors, averaged; max_leaf_nodes keeps every tree within 64 leaves
+        "rf": (RandomForestClassifier(40, max_leaf_nodes=64, random_state=0).fit(Xf, y), Xf,
+               "predict_proba"),
+        # leaf-wise, NaN routed by each node's learned direction
+        "hgb": (HistGradientBoostingClassifier(max_iter=40, random_state=0).fit(X, y), X,
+                "predict_proba"),
+    }
+    return cases
+
+
+def _boosters():
+    xgb = pytest.importorskip("xgboost")
+    lgb = pytest.importorskip("lightgbm")
+    X, y = _data()
+    yb = (y == 1).astype(int)
+    return {
+        # float32 comparisons and a float sum; 300 trees: two chunks of 256
+        "xgb": (xgb.XGBClassifier(n_estimators=300, max_depth=5, random_state=0,
+                                  n_jobs=1).fit(X, yb), X, "predict_proba"),
+        # double comparisons, zero-as-missing on some features; 300 trees: two chunks
+        "lgbm-zero": (lgb.LGBMClassifier(n_estimators=300, num_leaves=31, random_state=0,
+                                         zero_as_missing=True, verbose=-1).fit(X, yb), X,
+                      "predict_proba"),
+        "lgbm-nan": (lgb.LGBMRegressor(n_estimators=120, num_leaves=40, random_state=0,
+                                       verbose=-1).fit(X, np.nan_to_num(X[:, 1]) * 2 + y), X, "predict"),
+    }
+
+
+CASES = ["gbr", "gb-multiclass", "rf", "hgb", "xgb", "lgbm-zero", "lgbm-nan"]
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_bitvector_kernel_gives_the_walks_bits(case, tmp_path, monkeypatch):
+    models = _models() if case in ("gbr", "gb-multiclass", "rf", "hgb") else _boosters()
+    model, X, method = models[case]
+    sample, held_out = X[:1000], X[1000:]
+    art = staticml.build(model, sample, tmp_path / "bv", name="forest")
+    src = (tmp_path / "bv" / "src" / "forest.c").read_text().split("===== model =====")[1]
+    assert "SM_BV_BLOCK(" in src, "this model should take the bitvector kernel"
+    avx2_rows = int(src.split("#define DENSE_AVX2(n) ((n) >= ")[1].split(" ")[0])
+    assert avx2_rows <= 1500  # so the 2000-row batch below runs the AVX2 scan where it can
+    monkeypatch.setenv("STATICML_FOREST_BLOCK", "walk")
+    walk = staticml.build(model, sample, tmp_path / "walk", name="forest")
+    walk_src = (tmp_path / "walk" / "src" / "forest.c").read_text()
+    assert "SM_BV_BLOCK(" not in walk_src.split("===== model =====")[1]
+    if not X86:  # the scan is built for x86-64 only; elsewhere SM_BV_BLOCK is the walk
+        pytest.skip("the bitvector scan runs on x86-64 only")
+    probe = _on_thresholds(tmp_path / "bv", held_out[:2000])
+    for n in (1, 7, 16, 23, 64, 2000):  # walk (< 16 rows), SSE2 scan, AVX2 scan
+        x = probe[:n]
+        got, want = getattr(art, method)(x), getattr(walk, method)(x)
+        assert got.tobytes() == want.tobytes(), f"{n} rows differ from the walk"
+    got = getattr(art, method)(held_out)
+    ref = getattr(model, method)(held_out)
+    tol = 1e-6 if case == "xgb" else 1e-9
+    assert np.abs(got - ref).max() <= tol
+    if method == "predict_proba":
+        assert (art.predict(held_out) == model.predict(held_out)).all()
+
+
+def _on_thresholds(bundle, x, share=0.3, seed=0):
+    """``x`` with a share of its values moved onto a split threshold of their feature: the
+    scan's compare must treat x == threshold exactly as the walk does (random held-out
+    values almost never sit on one)."""
+    import json
+
+    from staticml.ir.serialize import from_dict
+
+    graph = from_dict(json.loads((bundle / "ir.json").read_text()))
+    op = next(op for op in graph.ops if type(op).__name__ == "TreeEnsemble")
+    rng = np.random.default_rng(seed)
+    x = x.copy()
+    for j in range(x.shape[1]):
+        thr = op.threshold[op.feature == j]
+        if len(thr):
+            rows = rng.random(len(x)) < share
+            x[rows, j] = rng.choice(thr, rows.sum())
+    return x
+
+
+def test_trees_beyond_64_leaves_keep_the_walk(tmp_path):
+    from sklearn.ensemble import RandomForestClassifier
+
+    X, y = _data(nan=0.0)
+    model = RandomForestClassifier(10, max_depth=12, random_state=0).fit(X, y)
+    art = staticml.build(model, X[:500], tmp_path / "rf", name="forest")
+    src = (tmp_path / "rf" / "src" / "forest.c").read_text().split("===== model =====")[1]
+    assert "SM_BV_BLOCK(" not in src and "sm_fast_forest_block(" in src
+    assert art.predict_proba(X).tobytes() == model.predict_proba(X).tobytes()
+
+
+def test_bitvector_tables_find_every_walks_leaf(tmp_path):
+    """The tables alone, in numpy: for every tree and row, the lowest bit left after the
+    failed nodes' masks is the leaf the walk reaches (the C scan does the same)."""
+    import json
+
+    from sklearn.ensemble import HistGradientBoostingRegressor
+
+    from staticml.backends.c.forest_bitvectors import CHUNK, bitvectors
+    from staticml.backends.c.forest_layout import layout
+    from staticml.ir.serialize import from_dict
+
+    X, y = _data()
+    model = HistGradientBoostingRegressor(max_iter=30, max_leaf_nodes=50,
+                                          random_state=0).fit(X, y)
+    staticml.build(model, X[:200], tmp_path / "hgb", name="hgb")
+    graph = from_dict(json.loads((tmp_path / "hgb" / "ir.json").read_text()))
+    f = layout(next(op for op in graph.ops if type(op).__name__ == "TreeEnsemble"))
+    bv = bitvectors(f)
+    assert bv is not None and (bv.mask != np.uint64(2**64 - 1)).all()
+    n_copies = 2 * len(f.features)
+    for x in X[:50]:
+        xs = np.empty(n_copies)
+        xs[0::2] = np.where(np.isnan(x), -np.inf, x)  # forest_layout's two copies
+        xs[1::2] = x
+        words = np.full(len(f.tree_depth), np.uint64(2**64 - 1))
+        start = 0
+        for run, end in enumerate(bv.copy_end):
+            c = run % n_copies
+            for k in range(start, end):
+                if not xs[c] <= bv.thr[k]:
+                    words[(run // n_copies) * CHUNK + bv.tree[k]] &= bv.mask[k]
+            start = end
+        for t, w in enumerate(words):
+            i = int(f.roots[t])
+            for _ in range(int(f.tree_depth[t])):
+                i = int(f.left[i]) + (not xs[f.feat[i]] <= f.thr[i])
+            low = (int(w) & -int(w)).bit_length() - 1
+            assert bv.leaf_node[bv.leaf_start[t] + low] == i
