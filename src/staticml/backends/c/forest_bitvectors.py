@@ -14,12 +14,22 @@ rewritten copy of the feature the walk reads (see forest_layout.py: NaN is -inf 
 and stays NaN in the other, which fails every node). Leaves are added tree by tree in the
 original order, so sums are bit-identical to the walks'.
 
-For one row the scan loses to the walk (measured on bench/trees.py: one row has about half
-of all internal nodes failed, 2,242 for GradientBoosting's 1,216 walk steps, 6,868 for
-XGBoost's 3,072; the scan took 2,654 and 5,756 ns against the walk's 1,323 and 3,186). In
-a block, one threshold load and compare serve SM_BV_ROWS rows.
+For one row the scan loses to the walk (measured on bench/trees.py: one row fails about
+half of all internal nodes, 2,242 for GradientBoosting's 1,216 walk steps, 6,868 for
+XGBoost's 3,072, 7,561 for LightGBM's 6,816; the scalar scan took 2,654 / 5,756 / 6,073 ns
+against the walk's 1,323 / 3,186 / 5,183; scanning first and clearing after: 8,704 on
+LightGBM). In a block, one threshold load and compare serve 16 rows (SM_BV_ROWS): C ns/row
+of NAME_predict_matrix on bench/trees.py's models, walk -> bitvectors, GradientBoosting
+1,186 -> 693, HistGradientBoosting 1,705 -> 772, XGBoost 2,690 -> 1,772, LightGBM 4,240 ->
+1,830 (AVX2). Along the way: 8 rows per scan instead of 16 were 1.1-1.3x slower (the scan
+of a feature runs to the largest prefix among the rows, so per row it is shorter with more
+rows); AVX-512 (8 rows per vector, mask registers) no faster than AVX2 on Zen 4; the leaf
+adds one row at a time, or 16 rows' sums kept in an array, cost 0.6-1.8 us a row (each add
+waited for the previous one): now 4 rows' sums in registers.
 
-Only for trees of at most 64 leaves (one 64-bit word) on double nodes.
+Only for trees of at most 64 leaves (one 64-bit word) on double nodes, on x86-64 (the
+kernels use SSE2/AVX2 intrinsics; elsewhere SM_BV_BLOCK is the walk). CHUNK trees are
+scanned at a time so that their 16 rows' words (16 KiB) stay in L1.
 """
 
 from __future__ import annotations

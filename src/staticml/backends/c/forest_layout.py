@@ -33,7 +33,13 @@ branch from the inner loop:
   steps; one check per group at depth 7-11: +2-11%), nor did tails as above per tree
   (+10% LightGBM, +15% HGB), nor refilling lanes (a lane taking the next row as soon as
   its row reached a leaf: 1.5-2x slower, more work per step than it saves; for one row,
-  lanes taking the next tree: 1.9x slower).
+  lanes taking the next tree: 1.9x slower). Also tried for one row and not kept: every
+  tree walks K steps, then the walks not yet at a leaf are listed and walked in groups of
+  16, K' steps at a time, until none is left (LightGBM 5,152 -> 4,642-4,878 ns, HGB 2,231
+  -> 2,075 for K, K' = 4-6, 2-4: 7-10%, not worth a third one-row kernel). One row reads
+  every node it visits from L2 (LightGBM: 488 KB of nodes): ~5 cycles a step.
+* batches through trees of at most 64 leaves (boosting) take leaf bitvectors instead
+  (forest_bitvectors.py), whose work per row does not depend on the trees' shapes.
 
 Ensembles with categorical splits, or whose missing type differs between nodes on the same
 feature, keep the general kernel.

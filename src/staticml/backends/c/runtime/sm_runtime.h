@@ -1368,10 +1368,11 @@ static void sm_bv_add(const sm_bv_forest *q, const uint64_t *bv, int32_t t0, int
     }
 }
 
-#if defined(SM_X86_AVX2) /* GCC/clang on x86-64: SSE2 always, AVX when the CPU has it */
-#include <immintrin.h>
+#if defined(SM_X86_AVX2) /* GCC/clang on x86-64: SSE2 always, AVX2 when the CPU has it */
+/* Written on GCC/clang vectors (no <immintrin.h>: clang's pulls in <stdlib.h>, which a
+ * freestanding cross build has not); movmskpd says whether all rows pass. */
 
-/* Scan one feature copy's nodes k .. end - 1 for the 8 rows whose values start at xp. */
+/* Scan one feature copy's nodes k .. end - 1 for the 16 rows whose values start at xp. */
 typedef void (*sm_bv_scan_fn)(const double *xp, const sm_bv_forest *q, int32_t k, int32_t end,
                               uint64_t *bv);
 
@@ -1383,21 +1384,21 @@ static void sm_bv_scan_sse2(const double *xp, const sm_bv_forest *q, int32_t k, 
     int32_t h;
     /* two passes of 8 rows: 16 rows at once need more than SSE2's 16 registers */
     for (h = 0; h < SM_BV_ROWS; h += 8) {
-        __m128d x0 = _mm_loadu_pd(xp + h), x1 = _mm_loadu_pd(xp + h + 2);
-        __m128d x2 = _mm_loadu_pd(xp + h + 4), x3 = _mm_loadu_pd(xp + h + 6);
+        sm_v2 x0, x1, x2, x3;
         int32_t i;
+        __builtin_memcpy(&x0, xp + h, 16); __builtin_memcpy(&x1, xp + h + 2, 16);
+        __builtin_memcpy(&x2, xp + h + 4, 16); __builtin_memcpy(&x3, xp + h + 6, 16);
         for (i = k; i < end; i++) {
-            __m128d t = _mm_set1_pd(thr[i]);
-            __m128d p0 = _mm_cmple_pd(x0, t), p1 = _mm_cmple_pd(x1, t); /* rows passing */
-            __m128d p2 = _mm_cmple_pd(x2, t), p3 = _mm_cmple_pd(x3, t);
-            __m128d m, *line = (__m128d *)(bv + (size_t)tree[i] * SM_BV_ROWS + h);
-            if (_mm_movemask_pd(_mm_and_pd(_mm_and_pd(p0, p1), _mm_and_pd(p2, p3))) == 3)
+            sm_v2 t = {thr[i], thr[i]};
+            sm_i2 p0 = x0 <= t, p1 = x1 <= t, p2 = x2 <= t, p3 = x3 <= t; /* rows passing */
+            sm_i2 m = {(long long)mask[i], (long long)mask[i]};
+            sm_i2 *line = (sm_i2 *)(bv + (size_t)tree[i] * SM_BV_ROWS + h);
+            if (__builtin_ia32_movmskpd((sm_v2)((p0 & p1) & (p2 & p3))) == 3)
                 break; /* every row passes this node, and so the rest of the copy's nodes */
-            m = _mm_castsi128_pd(_mm_set1_epi64x((long long)mask[i]));
-            line[0] = _mm_and_pd(line[0], _mm_or_pd(m, p0)); /* failing rows lose the bits */
-            line[1] = _mm_and_pd(line[1], _mm_or_pd(m, p1));
-            line[2] = _mm_and_pd(line[2], _mm_or_pd(m, p2));
-            line[3] = _mm_and_pd(line[3], _mm_or_pd(m, p3));
+            line[0] &= m | p0; /* failing rows lose the bits */
+            line[1] &= m | p1;
+            line[2] &= m | p2;
+            line[3] &= m | p3;
         }
     }
 }
@@ -1408,20 +1409,20 @@ static void sm_bv_scan_avx2(const double *xp, const sm_bv_forest *q, int32_t k, 
     const double *thr = q->thr;
     const uint16_t *tree = q->tree;
     const uint64_t *mask = q->mask;
-    __m256d x0 = _mm256_loadu_pd(xp), x1 = _mm256_loadu_pd(xp + 4);
-    __m256d x2 = _mm256_loadu_pd(xp + 8), x3 = _mm256_loadu_pd(xp + 12);
+    sm_v4 x0, x1, x2, x3;
+    __builtin_memcpy(&x0, xp, 32); __builtin_memcpy(&x1, xp + 4, 32);
+    __builtin_memcpy(&x2, xp + 8, 32); __builtin_memcpy(&x3, xp + 12, 32);
     for (; k < end; k++) {
-        __m256d t = _mm256_set1_pd(thr[k]);
-        __m256d p0 = _mm256_cmp_pd(x0, t, _CMP_LE_OQ), p1 = _mm256_cmp_pd(x1, t, _CMP_LE_OQ);
-        __m256d p2 = _mm256_cmp_pd(x2, t, _CMP_LE_OQ), p3 = _mm256_cmp_pd(x3, t, _CMP_LE_OQ);
-        __m256d m, *line = (__m256d *)(bv + (size_t)tree[k] * SM_BV_ROWS);
-        if (_mm256_movemask_pd(_mm256_and_pd(_mm256_and_pd(p0, p1), _mm256_and_pd(p2, p3))) == 15)
-            break;
-        m = _mm256_castsi256_pd(_mm256_set1_epi64x((long long)mask[k]));
-        line[0] = _mm256_and_pd(line[0], _mm256_or_pd(m, p0));
-        line[1] = _mm256_and_pd(line[1], _mm256_or_pd(m, p1));
-        line[2] = _mm256_and_pd(line[2], _mm256_or_pd(m, p2));
-        line[3] = _mm256_and_pd(line[3], _mm256_or_pd(m, p3));
+        sm_v4 t = {thr[k], thr[k], thr[k], thr[k]};
+        sm_i4 p0 = x0 <= t, p1 = x1 <= t, p2 = x2 <= t, p3 = x3 <= t;
+        long long mk = (long long)mask[k];
+        sm_i4 m = {mk, mk, mk, mk};
+        sm_i4 *line = (sm_i4 *)(bv + (size_t)tree[k] * SM_BV_ROWS);
+        if (__builtin_ia32_movmskpd256((sm_v4)((p0 & p1) & (p2 & p3))) == 15) break;
+        line[0] &= m | p0;
+        line[1] &= m | p1;
+        line[2] &= m | p2;
+        line[3] &= m | p3;
     }
     __asm__ volatile("vzeroupper" ::: "memory"); /* see sm_linear_block_avx2 */
 }
@@ -1441,7 +1442,7 @@ SM_GENERIC static void sm_bv_block(double *V, int32_t stride, int32_t nb, const 
             int32_t t0 = ch * SM_BV_CHUNK, k = ch ? q->copy_end[ch * n_copies - 1] : 0;
             int32_t nt = f->n_trees - t0 < SM_BV_CHUNK ? f->n_trees - t0 : SM_BV_CHUNK;
             for (i = 0; i < nt * SM_BV_ROWS; i += 2) /* all set, two words a store */
-                _mm_store_si128((__m128i *)(bv + i), _mm_set1_epi32(-1));
+                *(sm_i2 *)(bv + i) = (sm_i2){-1, -1};
             for (c = 0; c < n_copies; c++) {
                 int32_t end = q->copy_end[ch * n_copies + c];
                 if (end > k) scan(XS + (size_t)c * xs_rows + r0, q, k, end, bv);
