@@ -18,7 +18,7 @@ from ...ir.graph import Graph
 from ...ir.layout import output_layout
 from ...passes.dependencies import blame
 from ..literals import c_array, c_double, c_float, c_identifier, c_string
-from .forest_bitvectors import bitvectors
+from .forest_bitvectors import Bitvectors, bitvectors
 from .forest_layout import FastForest, float32_nodes, layout
 from ...data.contract import Contract
 
@@ -224,30 +224,36 @@ class _OpPrinter:
         bv = None if packed is not None or os.environ.get("STATICML_FOREST_BLOCK") == "walk" \
             else bitvectors(f)
         if bv is not None:
-            self.tables += [
-                _f64(f"{p}_bv_thr", bv.thr),
-                c_array("uint16_t", f"{p}_bv_tree", bv.tree, per_line=16),
-                c_array("uint64_t", f"{p}_bv_mask", bv.mask,
-                        fmt=lambda w: f"0x{int(w):016x}u", per_line=4),
-                _i32(f"{p}_bv_copy_end", bv.copy_end),
-                _i32(f"{p}_bv_leaf_start", bv.leaf_start),
-                c_array("uint32_t", f"{p}_bv_leaf_node", bv.leaf_node, per_line=12),
-                _f64(f"{p}_bv_leaf_value", f.value[bv.leaf_node, 0] if one_sum else []),
-                _struct("sm_bv_forest", f"{p}_bv", {
-                    "forest": f"&{p}_forest", "thr": f"{p}_bv_thr", "tree": f"{p}_bv_tree",
-                    "mask": f"{p}_bv_mask", "copy_end": f"{p}_bv_copy_end",
-                    "leaf_start": f"{p}_bv_leaf_start", "leaf_node": f"{p}_bv_leaf_node",
-                    "leaf_value": f"{p}_bv_leaf_value"}),
-            ]
-            block_call = (f"{{ double xs[BLOCK * {nf}]; SM_BV_BLOCK(avx2, V, N_SLOTS, nb, rc, "
-                          f"&{p}_bv, xs, BLOCK, {p}_dst, {nd}); }}")
-            # The scan runs 4 rows per compare under AVX2, 2 without; about a multiply-add's
-            # time per node and row (for the AVX2 question).
-            self.dense_macs += len(bv.thr)
+            block_call = self._bitvector_block(p, op, f, bv, one_sum)
         self._block_op(
             "the forest kernel",
             f"{{ {xt} xs[{nf}]; {kernel}_run(v, &{p}_forest, xs, {p}_dst, {nd}); }}",
             block_call)
+
+    def _bitvector_block(self, p: str, op: o.TreeEnsemble, f: FastForest, bv: Bitvectors,
+                         one_sum: bool) -> str:
+        """Print the leaf-bitvector tables (forest_bitvectors.py); returns the block call."""
+        self.tables += [
+            _f64(f"{p}_bv_thr", bv.thr),
+            c_array("uint16_t", f"{p}_bv_tree", bv.tree, per_line=16),
+            c_array("uint64_t", f"{p}_bv_mask", bv.mask,
+                    fmt=lambda w: f"0x{int(w):016x}u", per_line=4),
+            _i32(f"{p}_bv_copy_end", bv.copy_end),
+            _i32(f"{p}_bv_leaf_start", bv.leaf_start),
+            c_array("uint32_t", f"{p}_bv_leaf_node", bv.leaf_node, per_line=12),
+            _f64(f"{p}_bv_leaf_value", f.value[bv.leaf_node, 0] if one_sum else []),
+            _struct("sm_bv_forest", f"{p}_bv", {
+                "forest": f"&{p}_forest", "thr": f"{p}_bv_thr", "tree": f"{p}_bv_tree",
+                "mask": f"{p}_bv_mask", "copy_end": f"{p}_bv_copy_end",
+                "leaf_start": f"{p}_bv_leaf_start", "leaf_node": f"{p}_bv_leaf_node",
+                "leaf_value": f"{p}_bv_leaf_value"}),
+        ]
+        # The scan compares 4 rows per instruction under AVX2, 2 without; a node and row
+        # cost about a multiply-add, for the AVX2 question (_avx2_rows).
+        self.dense_macs += len(bv.thr)
+        nf = 2 * max(len(f.features), 1)
+        return (f"{{ double xs[BLOCK * {nf}]; SM_BV_BLOCK(avx2, V, N_SLOTS, nb, rc, &{p}_bv, "
+                f"xs, BLOCK, {p}_dst, {len(op.dst)}); }}")
 
     def _block_op(self, what: str, row_call: str, block_call: str) -> None:
         """End the current row segment with an op that has its own block kernel."""

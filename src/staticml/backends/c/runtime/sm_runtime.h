@@ -1286,8 +1286,8 @@ SM_FOREST_KERNELS(sm_fast_forest32, float, f->nodes32, SM_STEP32, sm_forest_feat
  * word. The failed nodes of a copy are a prefix of its list (thr < x; all of them for a NaN
  * x), so the scan of SM_BV_ROWS rows stops at the first node all of them pass. A row's leaf
  * in a tree is then its word's lowest bit still set; leaves are added in tree order, so the
- * sums are the walks' sums, bit for bit. One threshold load and compare serves 8 rows, and
- * a tree's 8 words are one cache line: the work per row is a fraction of a node, where the
+ * sums are the walks' sums, bit for bit. One threshold load and compare serves 16 rows, and
+ * a tree's 16 words are two cache lines: the work per row is a fraction of a node, where the
  * lock-step walk pays a whole step for every level of the tree's deepest path. */
 #define SM_BV_ROWS 16   /* rows scanned together: their words of a tree fill two cache lines */
 #define SM_BV_CHUNK 128 /* trees whose words stay in L1 during a scan (16 KiB) */
@@ -1328,9 +1328,9 @@ static void sm_bv_add(const sm_bv_forest *q, const uint64_t *bv, int32_t t0, int
         for (j = 0; j < SM_BV_ROWS; j += 4) {
             double a[4];
             int32_t l;
+            if (j >= lanes) break;
             for (l = 0; l < 4; l++)
                 a[l] = j + l < lanes ? V[(size_t)(r0 + j + l) * stride + dst[0]] : 0.0;
-            if (j >= lanes) break;
             if (f->accumulate_float32) {
                 float a0 = (float)a[0], a1 = (float)a[1], a2 = (float)a[2], a3 = (float)a[3];
                 for (t = 0; t < nt; t++) {
@@ -1433,7 +1433,7 @@ SM_GENERIC static void sm_bv_block(double *V, int32_t stride, int32_t nb, const 
                                    const int32_t *dst, int32_t n_dst, sm_bv_scan_fn scan) {
     const sm_fast_forest *f = q->forest;
     int32_t n_copies = 2 * f->n_feat, r0, r, c, i, ch;
-    /* 64-byte aligned: a tree's 8 words are one cache line (and AVX loads need 32) */
+    /* 64-byte aligned: a tree's 16 words are two whole cache lines (AVX2 needs 32) */
     uint64_t bv[SM_BV_CHUNK * SM_BV_ROWS] __attribute__((aligned(64)));
     sm_fast_forest_prepare(V, stride, nb, rc, f, XS, xs_rows, dst, n_dst);
     for (r0 = 0; r0 < nb; r0 += SM_BV_ROWS) {
