@@ -28,55 +28,48 @@ def _data(n=3000, nan=0.05, seed=5):
     return X, y
 
 
-def _models():
+def _case(name):
+    """(fitted model, X, method) for one case; only that model is fitted."""
     from sklearn.ensemble import (GradientBoostingClassifier, GradientBoostingRegressor,
                                   HistGradientBoostingClassifier, RandomForestClassifier)
 
     X, y = _data()
-    Xf = np.nan_to_num(X)  # the scikit-learn ensembles below take no NaN
-    cases = {
-        # one output per tree, summed in double (one_sum)
-        "gbr": (GradientBoostingRegressor(n_estimators=60, max_depth=4, random_state=0)
-                .fit(Xf, Xf[:, 0] * 2 + y), Xf, "predict"),
-        # one tree per class and round: target per tree, three outputs
-        "gb-multiclass": (GradientBoostingClassifier(n_estimators=15, max_depth=3,
-                                                     random_state=0).fit(Xf, y), Xf,
-                          "predict_proba"),
-        # whole leaf vectors, averaged; max_leaf_nodes keeps every tree within 64 leaves
-        "rf": (RandomForestClassifier(40, max_leaf_nodes=64, random_state=0).fit(Xf, y), Xf,
-               "predict_proba"),
-        # leaf-wise, NaN routed by each node's learned direction
-        "hgb": (HistGradientBoostingClassifier(max_iter=40, random_state=0).fit(X, y), X,
-                "predict_proba"),
-    }
-    return cases
-
-
-def _boosters():
-    xgb = pytest.importorskip("xgboost")
-    lgb = pytest.importorskip("lightgbm")
-    X, y = _data()
+    Xf = np.nan_to_num(X)  # the scikit-learn ensembles other than HGB take no NaN
+    if name == "gbr":  # one output per tree, summed in double (one_sum)
+        return (GradientBoostingRegressor(n_estimators=60, max_depth=4, random_state=0)
+                .fit(Xf, Xf[:, 0] * 2 + y), Xf, "predict")
+    if name == "gb-multiclass":  # one tree per class and round: target per tree, 3 outputs
+        return (GradientBoostingClassifier(n_estimators=15, max_depth=3, random_state=0)
+                .fit(Xf, y), Xf, "predict_proba")
+    if name == "rf":  # whole leaf vectors, averaged; max_leaf_nodes keeps trees within 64
+        return (RandomForestClassifier(40, max_leaf_nodes=64, random_state=0).fit(Xf, y), Xf,
+                "predict_proba")
+    if name == "hgb":  # leaf-wise, NaN routed by each node's learned direction
+        return (HistGradientBoostingClassifier(max_iter=40, random_state=0).fit(X, y), X,
+                "predict_proba")
     yb = (y == 1).astype(int)
-    return {
-        # float32 comparisons and a float sum; 300 trees: two chunks of 256
-        "xgb": (xgb.XGBClassifier(n_estimators=300, max_depth=5, random_state=0,
-                                  n_jobs=1).fit(X, yb), X, "predict_proba"),
-        # double comparisons, zero-as-missing on some features; 300 trees: two chunks
-        "lgbm-zero": (lgb.LGBMClassifier(n_estimators=300, num_leaves=31, random_state=0,
-                                         zero_as_missing=True, verbose=-1).fit(X, yb), X,
-                      "predict_proba"),
-        "lgbm-nan": (lgb.LGBMRegressor(n_estimators=120, num_leaves=40, random_state=0,
-                                       verbose=-1).fit(X, np.nan_to_num(X[:, 1]) * 2 + y), X, "predict"),
-    }
+    if name == "xgb":  # float32 comparisons and a float sum; 300 trees: three chunks of 128
+        xgb = pytest.importorskip("xgboost")
+        return (xgb.XGBClassifier(n_estimators=300, max_depth=5, random_state=0, n_jobs=1)
+                .fit(X, yb), X, "predict_proba")
+    lgb = pytest.importorskip("lightgbm")
+    if name == "lgbm-zero":  # double comparisons, zero-as-missing; 300 trees: three chunks
+        return (lgb.LGBMClassifier(n_estimators=300, num_leaves=31, random_state=0,
+                                   zero_as_missing=True, verbose=-1).fit(X, yb), X,
+                "predict_proba")
+    assert name == "lgbm-nan"
+    return (lgb.LGBMRegressor(n_estimators=120, num_leaves=40, random_state=0, verbose=-1)
+            .fit(X, np.nan_to_num(X[:, 1]) * 2 + y), X, "predict")
 
 
 CASES = ["gbr", "gb-multiclass", "rf", "hgb", "xgb", "lgbm-zero", "lgbm-nan"]
 
 
+# (elsewhere SM_BV_BLOCK is the walk: both builds would run the same kernel)
+@pytest.mark.skipif(not X86, reason="the bitvector scan is built for x86-64 only")
 @pytest.mark.parametrize("case", CASES)
 def test_bitvector_kernel_gives_the_walks_bits(case, tmp_path, monkeypatch):
-    models = _models() if case in ("gbr", "gb-multiclass", "rf", "hgb") else _boosters()
-    model, X, method = models[case]
+    model, X, method = _case(case)
     sample, held_out = X[:1000], X[1000:]
     art = staticml.build(model, sample, tmp_path / "bv", name="forest")
     src = (tmp_path / "bv" / "src" / "forest.c").read_text().split("===== model =====")[1]
@@ -87,8 +80,6 @@ def test_bitvector_kernel_gives_the_walks_bits(case, tmp_path, monkeypatch):
     walk = staticml.build(model, sample, tmp_path / "walk", name="forest")
     walk_src = (tmp_path / "walk" / "src" / "forest.c").read_text()
     assert "SM_BV_BLOCK(" not in walk_src.split("===== model =====")[1]
-    if not X86:  # the scan is built for x86-64 only; elsewhere SM_BV_BLOCK is the walk
-        pytest.skip("the bitvector scan runs on x86-64 only")
     probe = _on_thresholds(tmp_path / "bv", held_out[:2000])
     for n in (1, 7, 16, 23, 64, 2000):  # walk (< 16 rows), SSE2 scan, AVX2 scan
         x = probe[:n]

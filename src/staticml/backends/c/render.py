@@ -72,8 +72,8 @@ class _OpPrinter:
         # ("block", row_call, block_call) is one op with a row kernel (run()) and a kernel
         # over a block of rows (run_block(): forests tree by tree, dense layers in lanes).
         self.segments: list[tuple] = [("rows", self.body)]
-        # multiply-adds per row in dense layers (+ SIGMOID_MACS per sigmoid in lanes): is
-        # the AVX2 check worth it?
+        # multiply-adds per row in dense layers (+ SIGMOID_MACS per sigmoid in lanes, + one
+        # per node of a bitvector forest scan): is the AVX2 check worth it?
         self.dense_macs = 0
 
     def _start_rows(self) -> None:
@@ -224,14 +224,14 @@ class _OpPrinter:
         bv = None if packed is not None or os.environ.get("STATICML_FOREST_BLOCK") == "walk" \
             else bitvectors(f)
         if bv is not None:
-            block_call = self._bitvector_block(p, op, f, bv, one_sum)
+            block_call = self._bitvector_block(p, f, bv, one_sum, nf, nd)
         self._block_op(
             "the forest kernel",
             f"{{ {xt} xs[{nf}]; {kernel}_run(v, &{p}_forest, xs, {p}_dst, {nd}); }}",
             block_call)
 
-    def _bitvector_block(self, p: str, op: o.TreeEnsemble, f: FastForest, bv: Bitvectors,
-                         one_sum: bool) -> str:
+    def _bitvector_block(self, p: str, f: FastForest, bv: Bitvectors, one_sum: bool,
+                         nf: int, nd: int) -> str:
         """Print the leaf-bitvector tables (forest_bitvectors.py); returns the block call."""
         self.tables += [
             _f64(f"{p}_bv_thr", bv.thr),
@@ -251,9 +251,8 @@ class _OpPrinter:
         # The scan compares 4 rows per instruction under AVX2, 2 without; a node and row
         # cost about a multiply-add, for the AVX2 question (_avx2_rows).
         self.dense_macs += len(bv.thr)
-        nf = 2 * max(len(f.features), 1)
         return (f"{{ double xs[BLOCK * {nf}]; SM_BV_BLOCK(avx2, V, N_SLOTS, nb, rc, &{p}_bv, "
-                f"xs, BLOCK, {p}_dst, {len(op.dst)}); }}")
+                f"xs, BLOCK, {p}_dst, {nd}); }}")
 
     def _block_op(self, what: str, row_call: str, block_call: str) -> None:
         """End the current row segment with an op that has its own block kernel."""

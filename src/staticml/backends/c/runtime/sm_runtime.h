@@ -1299,17 +1299,16 @@ typedef struct {
     const int32_t *copy_end;      /* per (chunk, feature copy): end of its run of nodes */
     const int32_t *leaf_start;    /* per tree: first entry in leaf_node */
     const uint32_t *leaf_node;    /* per leaf, trees left to right: its node in forest->value */
-    const double *leaf_value;     /* one_sum forests: each leaf's number, as leaf_node */
+    const double *leaf_value;     /* one_sum forests: each leaf's number, as leaf_node (one
+                                   * dependent load less per tree and row) */
 } sm_bv_forest;
 
+#if defined(SM_X86_AVX2) /* GCC/clang on x86-64: SSE2 always, AVX2 when the CPU has it */
+/* Written on GCC/clang vectors (no <immintrin.h>: clang's pulls in <stdlib.h>, which a
+ * freestanding cross build has not); movmskpd says whether all rows pass. */
+
 static int sm_ctz64(uint64_t w) { /* w != 0: a row's word keeps at least its own leaf */
-#if defined(__GNUC__) || defined(__clang__)
     return __builtin_ctzll(w);
-#else
-    int n = 0;
-    while (!(w & 1u)) { w >>= 1; n++; }
-    return n;
-#endif
 }
 
 /* Add the leaves the words of chunk [t0, t0 + nt) give the block's rows r0 .. r0 + lanes - 1:
@@ -1368,9 +1367,6 @@ static void sm_bv_add(const sm_bv_forest *q, const uint64_t *bv, int32_t t0, int
     }
 }
 
-#if defined(SM_X86_AVX2) /* GCC/clang on x86-64: SSE2 always, AVX2 when the CPU has it */
-/* Written on GCC/clang vectors (no <immintrin.h>: clang's pulls in <stdlib.h>, which a
- * freestanding cross build has not); movmskpd says whether all rows pass. */
 
 /* Scan one feature copy's nodes k .. end - 1 for the 16 rows whose values start at xp. */
 typedef void (*sm_bv_scan_fn)(const double *xp, const sm_bv_forest *q, int32_t k, int32_t end,
