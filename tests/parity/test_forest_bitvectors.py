@@ -8,68 +8,25 @@ library on held-out rows (1e-9; XGBoost, which sums in float, 1e-6).
 """
 
 import platform
+import re
 
 import numpy as np
 import pytest
-from sklearn.datasets import make_classification
 
 import staticml
+
+from .forest_cases import FOREST_CASES, forest_case, forest_data, on_thresholds, tree_op
 
 pytestmark = pytest.mark.needs_cc
 
 X86 = platform.machine().lower() in ("x86_64", "amd64")
 
 
-def _data(n=3000, nan=0.05, seed=5):
-    X, y = make_classification(n, 8, n_informative=6, n_classes=3, random_state=seed)
-    rng = np.random.default_rng(seed)
-    X[rng.random(X.shape) < nan] = np.nan
-    X[rng.random(X.shape) < 0.03] = 0.0  # LightGBM's zero-as-missing has zeros to find
-    return X, y
-
-
-def _case(name):
-    """(fitted model, X, method) for one case; only that model is fitted."""
-    from sklearn.ensemble import (GradientBoostingClassifier, GradientBoostingRegressor,
-                                  HistGradientBoostingClassifier, RandomForestClassifier)
-
-    X, y = _data()
-    Xf = np.nan_to_num(X)  # the scikit-learn ensembles other than HGB take no NaN
-    if name == "gbr":  # one output per tree, summed in double (one_sum)
-        return (GradientBoostingRegressor(n_estimators=60, max_depth=4, random_state=0)
-                .fit(Xf, Xf[:, 0] * 2 + y), Xf, "predict")
-    if name == "gb-multiclass":  # one tree per class and round: target per tree, 3 outputs
-        return (GradientBoostingClassifier(n_estimators=15, max_depth=3, random_state=0)
-                .fit(Xf, y), Xf, "predict_proba")
-    if name == "rf":  # whole leaf vectors, averaged; max_leaf_nodes keeps trees within 64
-        return (RandomForestClassifier(40, max_leaf_nodes=64, random_state=0).fit(Xf, y), Xf,
-                "predict_proba")
-    if name == "hgb":  # leaf-wise, NaN routed by each node's learned direction
-        return (HistGradientBoostingClassifier(max_iter=40, random_state=0).fit(X, y), X,
-                "predict_proba")
-    yb = (y == 1).astype(int)
-    if name == "xgb":  # float32 comparisons and a float sum; 300 trees: three chunks of 128
-        xgb = pytest.importorskip("xgboost")
-        return (xgb.XGBClassifier(n_estimators=300, max_depth=5, random_state=0, n_jobs=1)
-                .fit(X, yb), X, "predict_proba")
-    lgb = pytest.importorskip("lightgbm")
-    if name == "lgbm-zero":  # double comparisons, zero-as-missing; 300 trees: three chunks
-        return (lgb.LGBMClassifier(n_estimators=300, num_leaves=31, random_state=0,
-                                   zero_as_missing=True, verbose=-1).fit(X, yb), X,
-                "predict_proba")
-    assert name == "lgbm-nan"
-    return (lgb.LGBMRegressor(n_estimators=120, num_leaves=40, random_state=0, verbose=-1)
-            .fit(X, np.nan_to_num(X[:, 1]) * 2 + y), X, "predict")
-
-
-CASES = ["gbr", "gb-multiclass", "rf", "hgb", "xgb", "lgbm-zero", "lgbm-nan"]
-
-
 # (elsewhere SM_BV_BLOCK is the walk: both builds would run the same kernel)
 @pytest.mark.skipif(not X86, reason="the bitvector scan is built for x86-64 only")
-@pytest.mark.parametrize("case", CASES)
+@pytest.mark.parametrize("case", FOREST_CASES)
 def test_bitvector_kernel_gives_the_walks_bits(case, tmp_path, monkeypatch):
-    model, X, method = _case(case)
+    model, X, method = forest_case(case)
     sample, held_out = X[:1000], X[1000:]
     art = staticml.build(model, sample, tmp_path / "bv", name="forest")
     src = (tmp_path / "bv" / "src" / "forest.c").read_text().split("===== model =====")[1]
@@ -80,7 +37,7 @@ def test_bitvector_kernel_gives_the_walks_bits(case, tmp_path, monkeypatch):
     walk = staticml.build(model, sample, tmp_path / "walk", name="forest")
     walk_src = (tmp_path / "walk" / "src" / "forest.c").read_text()
     assert "SM_BV_BLOCK(" not in walk_src.split("===== model =====")[1]
-    probe = _on_thresholds(tmp_path / "bv", held_out[:2000])
+    probe = on_thresholds(tmp_path / "bv", held_out[:2000])
     for n in (1, 7, 16, 23, 64, 2000):  # walk (< 16 rows), SSE2 scan, AVX2 scan
         x = probe[:n]
         got, want = getattr(art, method)(x), getattr(walk, method)(x)
@@ -93,54 +50,30 @@ def test_bitvector_kernel_gives_the_walks_bits(case, tmp_path, monkeypatch):
         assert (art.predict(held_out) == model.predict(held_out)).all()
 
 
-def _on_thresholds(bundle, x, share=0.3, seed=0):
-    """``x`` with a share of its values moved onto a split threshold of their feature: the
-    scan's compare must treat x == threshold exactly as the walk does (random held-out
-    values almost never sit on one)."""
-    import json
-
-    from staticml.ir.serialize import from_dict
-
-    graph = from_dict(json.loads((bundle / "ir.json").read_text()))
-    op = next(op for op in graph.ops if type(op).__name__ == "TreeEnsemble")
-    rng = np.random.default_rng(seed)
-    x = x.copy()
-    for j in range(x.shape[1]):
-        thr = op.threshold[op.feature == j]
-        if len(thr):
-            rows = rng.random(len(x)) < share
-            x[rows, j] = rng.choice(thr, rows.sum())
-    return x
-
-
 def test_trees_beyond_64_leaves_keep_the_walk(tmp_path):
     from sklearn.ensemble import RandomForestClassifier
 
-    X, y = _data(nan=0.0)
+    X, y = forest_data(nan=0.0)
     model = RandomForestClassifier(10, max_depth=12, random_state=0).fit(X, y)
     art = staticml.build(model, X[:500], tmp_path / "rf", name="forest")
     src = (tmp_path / "rf" / "src" / "forest.c").read_text().split("===== model =====")[1]
-    assert "SM_BV_BLOCK(" not in src and "sm_fast_forest_block(" in src
+    assert "SM_BV_BLOCK(" not in src and re.search(r"sm_fast_forest\w*_block\(", src)
     assert art.predict_proba(X).tobytes() == model.predict_proba(X).tobytes()
 
 
 def test_bitvector_tables_find_every_walks_leaf(tmp_path):
     """The tables alone, in numpy: for every tree and row, the lowest bit left after the
     failed nodes' masks is the leaf the walk reaches (the C scan does the same)."""
-    import json
-
     from sklearn.ensemble import HistGradientBoostingRegressor
 
     from staticml.backends.c.forest_bitvectors import CHUNK, bitvectors
     from staticml.backends.c.forest_layout import layout
-    from staticml.ir.serialize import from_dict
 
-    X, y = _data()
+    X, y = forest_data()
     model = HistGradientBoostingRegressor(max_iter=30, max_leaf_nodes=50,
                                           random_state=0).fit(X, y)
     staticml.build(model, X[:200], tmp_path / "hgb", name="hgb")
-    graph = from_dict(json.loads((tmp_path / "hgb" / "ir.json").read_text()))
-    f = layout(next(op for op in graph.ops if type(op).__name__ == "TreeEnsemble"))
+    f = layout(tree_op(tmp_path / "hgb"))
     bv = bitvectors(f)
     assert bv is not None and (bv.mask != np.uint64(2**64 - 1)).all()
     n_copies = 2 * len(f.features)

@@ -1,6 +1,7 @@
 """scikit-learn tree models: exact parity on held-out rows with NaN, at thresholds, in
-pipelines, through both C forest kernels."""
+pipelines, through every C forest kernel."""
 
+import re
 import warnings
 
 import numpy as np
@@ -20,6 +21,8 @@ import staticml
 from staticml.data.schema import RowEncoder
 from staticml.ir import interpret
 from staticml.bundle.targets import host_target  # noqa: E402
+
+from .forest_cases import tree_op
 
 HOST = host_target()
 
@@ -90,7 +93,7 @@ def test_float32_comparison_matters_and_is_reproduced(tmp_path):
     assert tree.predict(x).tolist() == [0, 0, 0]  # all go left in sklearn
     art = staticml.build(tree, X, tmp_path / "dt", name="dt")
     assert art.predict(x).tolist() == [0, 0, 0]
-    graph_op = _tree_op(tmp_path / "dt")
+    graph_op = tree_op(tmp_path / "dt")
     import dataclasses
 
     doubled = dataclasses.replace(graph_op, input_float32=False)
@@ -99,34 +102,31 @@ def test_float32_comparison_matters_and_is_reproduced(tmp_path):
     assert run(doubled, x)[:, 1].tolist() != run(graph_op, x)[:, 1].tolist()
 
 
-def _tree_op(bundle):
-    import json
-
-    from staticml.ir import serialize
-
-    graph = serialize.from_dict(json.loads((bundle / "ir.json").read_text()))
-    return next(op for op in graph.ops if type(op).__name__ == "TreeEnsemble")
-
-
 def test_probe_rows_cover_every_threshold_edge(tmp_path):
     X, y, _ = _data("binary", nan=0.0)
     model = DecisionTreeClassifier(max_depth=3, random_state=0).fit(X, y)
     art = staticml.build(model, X[:200], tmp_path / "dt", name="dt")
-    op = _tree_op(tmp_path / "dt")
+    op = tree_op(tmp_path / "dt")
     n_thresholds = int((op.feature >= 0).sum())
     # each threshold: itself, two float64 and three float32 neighbours at least
     assert art.manifest["parity"][HOST]["rows"] >= 200 + 5 * n_thresholds
 
 
-@pytest.mark.parametrize("kernel", ["fast", "general"])
-def test_both_forest_kernels_are_bit_identical(kernel, tmp_path, monkeypatch):
+@pytest.mark.parametrize("kernel, walk", [("rank", "sm_fast_forest_r_block("),
+                                          ("double", "sm_fast_forest_block("),
+                                          ("general", None)])
+def test_both_forest_kernels_are_bit_identical(kernel, walk, tmp_path, monkeypatch):
+    """The fast kernel with rank nodes, with 16-byte double nodes (used when a feature has
+    65535 thresholds or more) and the general kernel all give the library's bits."""
     if kernel == "general":
         monkeypatch.setenv("STATICML_FOREST_KERNEL", "general")
+    if kernel == "double":
+        monkeypatch.setenv("STATICML_FOREST_NODES", "double")
     X, y, X_test = _data("multi")
     model = RandomForestClassifier(30, max_depth=9, random_state=1).fit(X, y)
     art = staticml.build(model, X[:200], tmp_path / kernel, name="rf")
-    src = (tmp_path / kernel / "src" / "rf.c").read_text()
-    assert ("sm_fast_forest_block" in src.split("===== model =====")[1]) == (kernel == "fast")
+    src = (tmp_path / kernel / "src" / "rf.c").read_text().split("===== model =====")[1]
+    assert re.findall(r"sm_fast_forest\w*_block\(", src) == ([walk] if walk else [])
     expected = model.predict_proba(X_test)
     for chunk in (X_test[:1], X_test[:7], X_test):  # row kernel, short block, full blocks
         got = art.predict_proba(chunk)

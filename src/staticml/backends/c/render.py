@@ -19,7 +19,7 @@ from ...ir.layout import output_layout
 from ...passes.dependencies import blame
 from ..literals import c_array, c_double, c_float, c_identifier, c_string
 from .forest_bitvectors import Bitvectors, bitvectors
-from .forest_layout import FastForest, float32_nodes, layout
+from .forest_layout import FastForest, float32_nodes, layout, rank_nodes
 from ...data.contract import Contract
 
 ABI_VERSION = 1
@@ -181,21 +181,9 @@ class _OpPrinter:
             self._general_forest(p, op)
 
     def _fast_forest(self, p: str, op: o.TreeEnsemble, f: FastForest) -> None:
-        packed = float32_nodes(op, f)
         # every tree adds one number to output 0, the only output (binary, regression)
         one_sum = len(op.dst) == 1 and f.value.shape[1] == 1 and bool((f.target == 0).all())
-        if packed is None:
-            nodes = ",\n    ".join(f"{{{c_double(t)}, {int(ft)}, {int(lf)}u}}"
-                                   for t, ft, lf in zip(f.thr, f.feat, f.left))
-            node_table = f"static const sm_node {p}_nodes[{len(f.thr)}] = {{\n    {nodes}\n}};"
-            kernel, xt, fields = "sm_fast_forest", "double", {"nodes": f"{p}_nodes",
-                                                               "nodes32": "NULL"}
-        else:
-            nodes = ",\n    ".join(f"{{{c_float(t)}, 0x{int(ln):08x}u}}" for t, ln in zip(*packed))
-            node_table = (f"static const sm_node32 {p}_nodes[{len(f.thr)}] = "
-                          f"{{\n    {nodes}\n}};")
-            kernel, xt, fields = "sm_fast_forest32", "float", {"nodes": "NULL",
-                                                                "nodes32": f"{p}_nodes"}
+        kernel, xt, node_table, fields = self._forest_nodes(p, op, f)
         self.tables += [
             _i32(f"{p}_dst", op.dst),
             node_table,
@@ -221,17 +209,48 @@ class _OpPrinter:
         nf, nd = 2 * max(len(f.features), 1), len(op.dst)
         block_call = (f"{{ {xt} xs[BLOCK * {nf}]; {kernel}_block(V, N_SLOTS, nb, rc, "
                       f"&{p}_forest, xs, BLOCK, {p}_dst, {nd}); }}")
-        bv = None if packed is not None or os.environ.get("STATICML_FOREST_BLOCK") == "walk" \
+        bv = None if xt == "float" or os.environ.get("STATICML_FOREST_BLOCK") == "walk" \
             else bitvectors(f)
         if bv is not None:
-            block_call = self._bitvector_block(p, f, bv, one_sum, nf, nd)
+            block_call = self._bitvector_block(p, f, bv, one_sum, nf, nd, kernel, xt)
         self._block_op(
             "the forest kernel",
             f"{{ {xt} xs[{nf}]; {kernel}_run(v, &{p}_forest, xs, {p}_dst, {nd}); }}",
             block_call)
 
+    def _forest_nodes(self, p: str, op: o.TreeEnsemble, f: FastForest
+                      ) -> tuple[str, str, str, dict[str, str]]:
+        """Print the node table of the node kind chosen for ``f``: float32 nodes for large
+        float32 forests, else rank nodes, else (a feature with 65535 thresholds or more)
+        16-byte double nodes; forest_layout.py says why. Returns the kernel prefix, its
+        feature type, the node table and the node fields of sm_fast_forest."""
+        packed = float32_nodes(op, f)
+        if packed is not None:
+            nodes = ",\n    ".join(f"{{{c_float(t)}, 0x{int(ln):08x}u}}" for t, ln in zip(*packed))
+            return ("sm_fast_forest32", "float",
+                    f"static const sm_node32 {p}_nodes[{len(f.thr)}] = {{\n    {nodes}\n}};",
+                    {"nodes32": f"{p}_nodes"})
+        # STATICML_FOREST_NODES=double: the 16-byte nodes, to compare kernels in tests
+        ranked = None if os.environ.get("STATICML_FOREST_NODES") == "double" else rank_nodes(f)
+        if ranked is not None:
+            self.tables += [_f64(f"{p}_cuts", ranked.cuts),
+                            _i32(f"{p}_cut_start", ranked.cut_start),
+                            _i32(f"{p}_n_cuts", ranked.n_cuts)]
+            return ("sm_fast_forest_r", "uint64_t",
+                    "/* left | rank among the feature's cuts << 32 | copy << 48 (SM_STEPR) */\n"
+                    + c_array("uint64_t", f"{p}_nodes", ranked.nodes,
+                              fmt=lambda w: f"0x{int(w):016x}u", per_line=4),
+                    {"nodes_r": f"{p}_nodes", "cuts": f"{p}_cuts",
+                     "cut_start": f"{p}_cut_start", "n_cuts": f"{p}_n_cuts",
+                     "rank_steps": ranked.steps})
+        nodes = ",\n    ".join(f"{{{c_double(t)}, {int(ft)}, {int(lf)}u}}"
+                               for t, ft, lf in zip(f.thr, f.feat, f.left))
+        return ("sm_fast_forest", "double",
+                f"static const sm_node {p}_nodes[{len(f.thr)}] = {{\n    {nodes}\n}};",
+                {"nodes": f"{p}_nodes"})
+
     def _bitvector_block(self, p: str, f: FastForest, bv: Bitvectors, one_sum: bool,
-                         nf: int, nd: int) -> str:
+                         nf: int, nd: int, kernel: str, xt: str) -> str:
         """Print the leaf-bitvector tables (forest_bitvectors.py); returns the block call."""
         self.tables += [
             _f64(f"{p}_bv_thr", bv.thr),
@@ -251,8 +270,10 @@ class _OpPrinter:
         # The scan compares 4 rows per instruction under AVX2, 2 without; a node and row
         # cost about a multiply-add, for the AVX2 question (_avx2_rows).
         self.dense_macs += len(bv.thr)
-        return (f"{{ double xs[BLOCK * {nf}]; SM_BV_BLOCK(avx2, V, N_SLOTS, nb, rc, &{p}_bv, "
-                f"xs, BLOCK, {p}_dst, {nd}); }}")
+        # one buffer for both kernels' features (the walk's for blocks under SM_GROUP rows)
+        return (f"{{ union {{ double bv[BLOCK * {nf}]; {xt} walk[BLOCK * {nf}]; }} xs; "
+                f"SM_BV_BLOCK(avx2, {kernel}_block, V, N_SLOTS, nb, rc, &{p}_bv, xs.bv, xs.walk, "
+                f"BLOCK, {p}_dst, {nd}); }}")
 
     def _block_op(self, what: str, row_call: str, block_call: str) -> None:
         """End the current row segment with an op that has its own block kernel."""
