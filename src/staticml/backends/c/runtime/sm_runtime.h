@@ -1069,7 +1069,10 @@ typedef struct {
 
 /* The row's value of feature k, rewritten: missing-type rules, then float32 rounding. NaN
  * is then the only missing marker. */
-static double sm_forest_x(const sm_fast_forest *f, const double *v, int32_t k) {
+#if defined(__GNUC__)
+__attribute__((always_inline)) /* once per feature: a call cost 2-3% of LightGBM's one-row walk */
+#endif
+static inline double sm_forest_x(const sm_fast_forest *f, const double *v, int32_t k) {
     double x = v[f->feat_slot[k]];
     if (f->mode[k] == SM_MODE_NAN_IS_ZERO && sm_is_nan(x)) x = 0.0;
     if (f->mode[k] == SM_MODE_ZERO_IS_MISSING &&
