@@ -22,10 +22,11 @@ branch from the inner loop:
   (a loop per lane, one mispredicted exit each). ``group_from`` is the depth by which the
   group's walks are expected to be done but for 1/TAIL_LANES of a lane, with each walk
   turning left or right with probability 1/2 (real rows go deeper: the trees split where
-  the data is). Measured on bench/trees.py (C ns/row, one-row kernel) against a fixed
-  lock-step depth K: LightGBM 6,431 / 6,189 / 6,206 / 6,424 at K = 8 / 9 / 10 / 11, HGB
-  2,866 / 2,653 / 2,632 / 2,739; this rule picks 9-10 there; lock-step to the full depth
-  with a check for "no walk moved" (the previous kernel) was 7,189 and 3,050-3,270. Only
+  the data is). Measured with 16-byte nodes and TAIL_LANES = 16 on bench/trees.py (C ns/row,
+  one-row kernel) against a fixed lock-step depth K: LightGBM 6,431 / 6,189 / 6,206 / 6,424
+  at K = 8 / 9 / 10 / 11, HGB 2,866 / 2,653 / 2,632 / 2,739; this rule picks 9-10 there;
+  lock-step to the full depth with a check for "no walk moved" (the previous kernel) was
+  7,189 and 3,050-3,270 (see TAIL_LANES for rank nodes). Only
   ragged groups get a tail: those whose trees' expected path is at most RAGGED of the
   group's depth (LightGBM/HGB groups sit at 0.27-0.41, RandomForest depth 10 and XGBoost
   depth 6 at 0.65-1.0). In the batch kernel, where SM_GROUP rows walk one tree, stopping
@@ -49,8 +50,8 @@ branch from the inner loop:
   16-byte node took four loads. Measured (bench/trees.py's models, C ns/row, one-row entry;
   the block walk in brackets): LightGBM 5,130 -> 3,800 (4,130 -> 2,850), HGB 2,250 -> 1,840,
   XGBoost 3,350 -> 2,440 (2,680 -> 2,100), GradientBoosting 1,250 -> 1,300 (1,180 -> 1,160;
-  depth-4 trees: the ranking costs about what the shorter steps save). RandomForest's large float32 forest
-  keeps its float32 nodes (rank nodes 1,780 vs 1,420-1,530). A feature with more than
+  depth-4 trees: the ranking costs about what the shorter steps save). RandomForest's large
+  float32 forest keeps its float32 nodes (rank nodes 1,780 vs 1,420-1,530). A feature with more than
   MAX_CUTS thresholds keeps the 16-byte nodes. Tried with rank nodes and not kept: 12 or 24
   walks in lock-step instead of 16 (12: 4% slower, fewer loads in flight; 24: 1.5x slower,
   the walks no longer fit in registers), loading both children before the compare (a
@@ -78,7 +79,10 @@ LINK_BITS = 21  # float32 nodes: left child in the low bits, 2 * feature + 1 abo
 # nodes (1.3 MB) 5-9% faster, the 2000-tree RF 591k nodes (9.4 MB) 2.0x faster.
 FLOAT32_NODES_FROM = 65536  # nodes (1 MiB of 16-byte nodes)
 RAGGED = 0.6  # groups whose expected path is at most this share of their depth are ragged
-TAIL_LANES = 16  # ragged groups: lock-step until under 1/TAIL_LANES walks are expected to move
+# Ragged groups: lock-step until under 1/TAIL_LANES walks are expected to move. 16 with the
+# 16-byte nodes; with rank nodes (cheaper steps) 16 / 32 / 64 / 128 measured LightGBM 3,740 /
+# 3,690 / 3,680 / 3,710 ns, HGB 1,840 / 1,780 / 1,765 (one-row C entry, bench/trees.py).
+TAIL_LANES = 64
 # Feature rewrite modes (applied once per row before the walk).
 MODE_PLAIN, MODE_NAN_IS_ZERO, MODE_ZERO_IS_MISSING = 0, 1, 2
 
