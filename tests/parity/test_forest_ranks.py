@@ -18,7 +18,7 @@ from .forest_cases import forest_case, on_thresholds, tree_op
 
 pytestmark = pytest.mark.needs_cc
 
-RANK_CASES = ["gbr", "gb-multiclass", "hgb", "xgb", "lgbm-zero", "lgbm-nan"]
+RANK_CASES = ["gbr", "gb-multiclass", "rf", "hgb", "xgb", "lgbm-zero", "lgbm-nan"]
 
 
 def _model_source(bundle):
