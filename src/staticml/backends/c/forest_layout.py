@@ -17,7 +17,7 @@ branch from the inner loop:
 * trees are walked G at a time in lock-step, so G independent loads are in flight. Leaf
   values are still added tree by tree in the original order: the sums are bit-identical;
 * leaf-wise trees (LightGBM, HistGradientBoosting) are ragged: a depth-15 tree whose rows
-  mostly stop after 5 steps. The one-row kernel walks SM_GROUP trees of one row in
+  mostly stop after 5 steps. The one-row kernel walks SM_TREES trees of one row in
   lock-step for ``group_from`` steps, then finishes each walk still moving on its own
   (a loop per lane, one mispredicted exit each). ``group_from`` is the depth by which the
   group's walks are expected to be done but for 1/TAIL_LANES of a lane, with each walk
@@ -71,7 +71,7 @@ import numpy as np
 
 from ...ir.ops import MISSING_NAN, MISSING_NONE, MISSING_ZERO, TreeEnsemble
 
-GROUP = 16  # trees walked in lock-step
+GROUP = 20  # trees of one row walked in lock-step (SM_TREES in the runtime says why)
 LINK_BITS = 21  # float32 nodes: left child in the low bits, 2 * feature + 1 above (sm_node32)
 # 8-byte nodes cost two extra integer ops per step (unpacking the link) and save half the
 # memory: a loss while 16-byte nodes stay in L2, a win beyond. Measured (bench/trees.py):
@@ -81,7 +81,9 @@ FLOAT32_NODES_FROM = 65536  # nodes (1 MiB of 16-byte nodes)
 RAGGED = 0.6  # groups whose expected path is at most this share of their depth are ragged
 # Ragged groups: lock-step until under 1/TAIL_LANES walks are expected to move. 16 with the
 # 16-byte nodes; with rank nodes (cheaper steps) 16 / 32 / 64 / 128 measured LightGBM 3,740 /
-# 3,690 / 3,680 / 3,710 ns, HGB 1,840 / 1,780 / 1,765 (one-row C entry, bench/trees.py).
+# 3,690 / 3,680 / 3,710 ns, HGB 1,840 / 1,780 / 1,765 (one-row C entry, bench/trees.py);
+# with 20 trees a group, over three copies of each library: LightGBM 3,615-3,685 at 16 ->
+# 3,570-3,590 at 64.
 TAIL_LANES = 64
 # Feature rewrite modes (applied once per row before the walk).
 MODE_PLAIN, MODE_NAN_IS_ZERO, MODE_ZERO_IS_MISSING = 0, 1, 2

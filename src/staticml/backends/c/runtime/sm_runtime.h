@@ -1032,10 +1032,15 @@ typedef struct {
 #define SM_LINK_BITS 21
 #define SM_LINK_MASK ((1u << SM_LINK_BITS) - 1u)
 
-/* Walks in lock-step (trees of one row, or rows through one tree). Measured for the batch
- * kernel with 8, 12, 16 and 24 rows (bench/trees.py, RF/XGBoost/LightGBM): 16 was fastest
- * on all three, by 6-25%. */
+/* Walks in lock-step. Rows through one tree (batch kernel): measured with 8, 12, 16 and 24
+ * rows (bench/trees.py, RF/XGBoost/LightGBM), 16 was fastest on all three, by 6-25%. Trees
+ * of one row (one-row kernel, forest_layout.GROUP): 20, measured against 12, 16, 18, 22, 24
+ * and 32 on the same models (rank nodes; 16 -> 20 over copies of each library, see
+ * docs/benchmarks.md: RF 1,380-1,430 -> 1,300 ns, XGBoost 2,435 -> 2,365, LightGBM
+ * 3,650-3,705 -> 3,575-3,600, HGB and GBR the same; 12: fewer loads in flight; 24 and 32:
+ * more spills than overlap). */
 #define SM_GROUP 16
+#define SM_TREES 20
 #define SM_MODE_NAN_IS_ZERO 1
 #define SM_MODE_ZERO_IS_MISSING 2
 
@@ -1050,8 +1055,8 @@ typedef struct {
     int32_t rank_steps;         /*   halvings that bring every feature's cuts to one */
     const double *value;        /* width numbers per node (leaves only are read) */
     int32_t width;
-    const int32_t *roots;       /* n_groups * SM_GROUP entries, padded with the dummy leaf 0 */
-    const int32_t *group_depth; /* steps to take for each group of SM_GROUP trees */
+    const int32_t *roots;       /* n_groups * SM_TREES entries, padded with the dummy leaf 0 */
+    const int32_t *group_depth; /* steps to take for each group of SM_TREES trees */
     const int32_t *group_from;  /* lock-step steps; then walks still moving finish alone */
     int32_t n_groups;
     const int32_t *tree_depth;  /* steps to take for each tree (batch kernel) */
@@ -1167,7 +1172,8 @@ static void sm_forest_ranks(const sm_fast_forest *f, const double *v, uint64_t *
     } while (0)
 /* SM_GROUP (16) steps written out, one per lane: the compiler keeps the walks in registers
  * and the lane offsets become constants. L = 1: lane j reads row j's features (batch
- * kernel); L = 0: every lane reads the same row (one-row kernel, lanes are trees).
+ * kernel); L = 0: every lane reads the same row (one-row kernel, lanes are trees: 20 of
+ * them, SM_STEP20).
  * Measured on bench/trees.py's models (gcc -O2, C ns/row): with the feature-major block and
  * per-tree leaf adds, the batch kernel went 1.3-1.5x faster than a loop over lanes reading
  * per-lane row pointers (e.g. XGBoost 3,966 -> 2,761, LightGBM 5,697 -> 4,090); the one-row
@@ -1185,6 +1191,11 @@ static void sm_forest_ranks(const sm_fast_forest *f, const double *v, uint64_t *
         STEP(nodes, I[10], xs, s, 10 * (L)); STEP(nodes, I[11], xs, s, 11 * (L));       \
         STEP(nodes, I[12], xs, s, 12 * (L)); STEP(nodes, I[13], xs, s, 13 * (L));       \
         STEP(nodes, I[14], xs, s, 14 * (L)); STEP(nodes, I[15], xs, s, 15 * (L));       \
+    } while (0)
+#define SM_STEP20(STEP, nodes, I, xs) do { \
+        SM_STEP16(STEP, nodes, I, xs, 1, 0);                                             \
+        STEP(nodes, I[16], xs, 1, 0); STEP(nodes, I[17], xs, 1, 0);                      \
+        STEP(nodes, I[18], xs, 1, 0); STEP(nodes, I[19], xs, 1, 0);                      \
     } while (0)
 
 /* *a += add, in float if the library accumulates in float (XGBoost). */
@@ -1262,7 +1273,7 @@ static void sm_forest_finish(const sm_fast_forest *f, double *v, const int32_t *
  * row, PFX##_block a block of rows; XT is the feature type (double or float), NODES the node
  * array, STEP one branch-free step, FEATURES the feature rewrite. */
 #define SM_FOREST_KERNELS(PFX, XT, NODES, STEP, FEATURES) \
-/* One row: SM_GROUP trees walked in lock-step, so their loads overlap (leaves point to       \
+/* One row: SM_TREES trees walked in lock-step, so their loads overlap (leaves point to       \
  * themselves, so a walk may take more steps than its path). xs: 2 * n_feat. */               \
 SM_GENERIC static void PFX##_run(double *v, const sm_fast_forest *f, XT *xs,                    \
                        const int32_t *dst, int32_t n_dst) {                                     \
@@ -1270,16 +1281,16 @@ SM_GENERIC static void PFX##_run(double *v, const sm_fast_forest *f, XT *xs,    
     FEATURES(f, v, xs, 1);                                                                      \
     sm_forest_init(f, v, dst, n_dst);                                                           \
     for (g = 0; g < f->n_groups; g++) {                                                         \
-        uint32_t idx[SM_GROUP];                                                                 \
-        for (j = 0; j < SM_GROUP; j++) idx[j] = (uint32_t)f->roots[g * SM_GROUP + j];           \
-        for (d = 0; d < f->group_from[g]; d++) SM_STEP16(STEP, NODES, idx, xs, 1, 0);           \
+        uint32_t idx[SM_TREES];                                                                 \
+        for (j = 0; j < SM_TREES; j++) idx[j] = (uint32_t)f->roots[g * SM_TREES + j];           \
+        for (d = 0; d < f->group_from[g]; d++) SM_STEP20(STEP, NODES, idx, xs);           \
         if (f->group_from[g] < f->group_depth[g]) /* ragged: the few walks left finish alone */ \
-            for (j = 0; j < SM_GROUP; j++) {                                                    \
+            for (j = 0; j < SM_TREES; j++) {                                                    \
                 uint32_t was;                                                                   \
                 do { was = idx[j]; STEP(NODES, idx[j], xs, 1, 0); } while (idx[j] != was);     \
             }                                                                                   \
-        sm_forest_add_leaves(f, g * SM_GROUP, idx, f->n_trees - g * SM_GROUP < SM_GROUP ?       \
-                             f->n_trees - g * SM_GROUP : SM_GROUP, v, dst, n_dst);              \
+        sm_forest_add_leaves(f, g * SM_TREES, idx, f->n_trees - g * SM_TREES < SM_TREES ?       \
+                             f->n_trees - g * SM_TREES : SM_TREES, v, dst, n_dst);              \
     }                                                                                           \
     sm_forest_finish(f, v, dst, n_dst);                                                         \
 }                                                                                               \
