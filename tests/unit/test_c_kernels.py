@@ -265,3 +265,14 @@ def test_impute_range_equals_impute(lib, missing):
                         ctypes.c_int(int(missing != missing)),
                         ctypes.c_double(0.0 if missing != missing else missing))
         assert y1.tobytes() == y2.tobytes()
+
+
+def test_layout_constants_match_the_runtime():
+    """forest_layout.py lays the forest out for the runtime's kernels: the trees a one-row
+    group walks (SM_TREES, written out in SM_STEP20) and the float32 node's link bits must be
+    the same numbers on both sides, or the walk reads the wrong trees and children."""
+    from staticml.backends.c import forest_layout
+
+    text = runtime_text()
+    assert f"#define SM_TREES {forest_layout.GROUP}\n" in text
+    assert f"#define SM_LINK_BITS {forest_layout.LINK_BITS}\n" in text

@@ -263,11 +263,14 @@ def rank_nodes(f: FastForest) -> RankNodes | None:
     n_feat = len(f.features)
     if 2 * n_feat > 0xFFFF or np.isnan(f.thr[internal]).any():  # copies fit in 16 bits
         return None
-    feature = f.feat // 2
+    # internal nodes sorted by (feature, threshold), once: feature k's are one slice
+    nodes = np.flatnonzero(internal)
+    nodes = nodes[np.lexsort((f.thr[nodes], f.feat[nodes] // 2))]
+    bounds = np.searchsorted(f.feat[nodes] // 2, np.arange(n_feat + 1))
     cuts, starts, counts = [np.zeros(1)], [1], []  # the pad makes cuts[lo - 1] readable
     rank = np.full(len(f.thr), LEAF_RANK, dtype=np.uint64)
     for k in range(n_feat):
-        on_k = internal & (feature == k)
+        on_k = nodes[bounds[k]:bounds[k + 1]]
         t = np.unique(f.thr[on_k])
         if len(t) > MAX_CUTS:
             return None
@@ -277,8 +280,8 @@ def rank_nodes(f: FastForest) -> RankNodes | None:
         starts.append(starts[-1] + size)
         counts.append(len(t))
     copy = np.where(internal, f.feat, 0).astype(np.uint64)
-    nodes = f.left.astype(np.uint64) | (rank << np.uint64(32)) | (copy << np.uint64(48))
+    words = f.left.astype(np.uint64) | (rank << np.uint64(32)) | (copy << np.uint64(48))
     start = np.asarray(starts, dtype=np.int32)
-    return RankNodes(nodes=nodes, cuts=np.concatenate(cuts), cut_start=start,
+    return RankNodes(nodes=words, cuts=np.concatenate(cuts), cut_start=start,
                      n_cuts=np.asarray(counts, dtype=np.int32),
                      steps=int(np.diff(start).max(initial=1)).bit_length() - 1)

@@ -1131,7 +1131,7 @@ static void sm_forest_ranks(const sm_fast_forest *f, const double *v, uint64_t *
         int32_t lo[SM_RANK_LANES], h[SM_RANK_LANES];
         double x[SM_RANK_LANES];
         for (j = 0; j < SM_RANK_LANES; j++) {
-            int32_t k = k0 + j < f->n_feat ? k0 + j : f->n_feat - 1;
+            int32_t k = k0 + j < f->n_feat ? k0 + j : f->n_feat - 1; /* spare lanes: a copy */
             x[j] = sm_forest_x(f, v, k);
             lo[j] = f->cut_start[k];
             h[j] = (f->cut_start[k + 1] - lo[j]) / 2;
