@@ -121,15 +121,18 @@ def test_forest_block_kernel_equals_row_kernel_with_refused_rows_interleaved(tmp
     else:
         assert np.abs(art.predict_proba(x[ok]) - model.predict_proba(x[ok])).max() <= 1e-9
 
-def test_ragged_trees_one_row_kernel_equals_batch_kernel(tmp_path):
-    """Leaf-wise trees (HistGradientBoosting) are ragged: the one-row forest kernel stops a
-    group of trees early once no walk moves. Each row alone must give the bits the batch
-    kernel (fixed-depth lock-step over rows) gives, NaN rows included."""
+@pytest.mark.parametrize("classes", [0, 3])
+def test_ragged_trees_one_row_kernel_equals_batch_kernel(tmp_path, classes):
+    """Leaf-wise trees (HistGradientBoosting) are ragged: the one-row forest kernel walks
+    each window of trees sorted by depth and stops a group early once its walks are expected
+    to be done; the batch kernel walks rows, trees in order. Each row alone must give the
+    bits the batch kernel gives, NaN rows included: over several windows, the last one
+    partial, and (3 classes) with trees adding to different outputs."""
     import json
 
-    from sklearn.ensemble import HistGradientBoostingRegressor
+    from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
 
-    from staticml.backends.c.forest_layout import layout
+    from staticml.backends.c.forest_layout import GROUP, WINDOW, layout
     from staticml.ir import ops as o
     from staticml.ir.serialize import from_dict
 
@@ -137,18 +140,30 @@ def test_ragged_trees_one_row_kernel_equals_batch_kernel(tmp_path):
     X = rng.normal(size=(3000, 6))
     X[rng.random(X.shape) < 0.05] = np.nan
     y = np.where(X[:, 0] > 1.5, 5 * np.nan_to_num(X[:, 1]), 0.0) + np.nan_to_num(X[:, 2]) ** 2
-    model = HistGradientBoostingRegressor(max_iter=60, max_leaf_nodes=40, max_depth=None,
-                                          random_state=0).fit(X, y)
+    params = dict(max_iter=130, max_leaf_nodes=40, max_depth=None, early_stopping=False,
+                  random_state=0)
+    if classes:
+        model = HistGradientBoostingClassifier(**params).fit(
+            X, np.digitize(y, np.quantile(y, [1 / 3, 2 / 3])))
+    else:
+        model = HistGradientBoostingRegressor(**params).fit(X, y)
     art = staticml.build(model, X[:500], tmp_path / "hgb", name="hgb")
     graph = from_dict(json.loads((tmp_path / "hgb" / "ir.json").read_text()))
     forest = layout(next(op for op in graph.ops if isinstance(op, o.TreeEnsemble)))
+    n_trees = len(forest.tree_depth)
+    assert n_trees > WINDOW * GROUP and n_trees % (WINDOW * GROUP), "one window: test is moot"
     assert (forest.group_from < forest.group_depth).any(), "no ragged group: test is moot"
+    assert (forest.walk_pos != np.arange(n_trees)).any(), "walk order is tree order: moot"
     x = X[:120]
     batch, _ = art.run(x)
     for r in range(len(x)):
         one, _ = art.run(x[r:r + 1])
         assert one[0].tobytes() == batch[r].tobytes(), f"row {r}"
-    assert np.abs(art.predict(x) - model.predict(x)).max() <= 1e-9
+    if classes:
+        assert (art.predict(x) == model.predict(x)).all()
+        assert np.abs(art.predict_proba(x) - model.predict_proba(x)).max() <= 1e-9
+    else:
+        assert np.abs(art.predict(x) - model.predict(x)).max() <= 1e-9
 
 
 @pytest.mark.parametrize("family", ["sklearn-rf", "xgboost"])

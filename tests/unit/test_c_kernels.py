@@ -269,10 +269,33 @@ def test_impute_range_equals_impute(lib, missing):
 
 def test_layout_constants_match_the_runtime():
     """forest_layout.py lays the forest out for the runtime's kernels: the trees a one-row
-    group walks (SM_TREES, written out in SM_STEP20) and the float32 node's link bits must be
-    the same numbers on both sides, or the walk reads the wrong trees and children."""
+    group walks (SM_TREES, written out in SM_STEP20), the groups a window sorts
+    (SM_WINDOW) and the float32 node's link bits must be the same numbers on both sides, or
+    the walk reads the wrong trees and children."""
     from staticml.backends.c import forest_layout
 
     text = runtime_text()
     assert f"#define SM_TREES {forest_layout.GROUP}\n" in text
+    assert f"#define SM_WINDOW {forest_layout.WINDOW}\n" in text
     assert f"#define SM_LINK_BITS {forest_layout.LINK_BITS}\n" in text
+
+
+def test_walk_order_sorts_each_window_by_depth():
+    """The one-row kernel adds a window's leaves once the window is walked, so a tree must
+    never leave its window of WINDOW * GROUP trees; inside it the trees go by depth, then
+    by expected path, ties in tree order."""
+    from staticml.backends.c.forest_layout import GROUP, WINDOW, walk_order
+
+    size = WINDOW * GROUP
+    rng = np.random.default_rng(0)
+    n = 2 * size + 37  # two full windows and a partial one
+    depth = rng.integers(2, 18, n)
+    expected = rng.random(n).round(1)
+    order = walk_order(depth, expected)
+    assert sorted(order.tolist()) == list(range(n))
+    for w0 in range(0, n, size):
+        window = order[w0:w0 + size]
+        assert window.min() >= w0 and window.max() < min(w0 + size, n)
+        keys = list(zip(depth[window], expected[window], window))
+        assert keys == sorted(keys)
+    assert len(walk_order(np.zeros(0, int), np.zeros(0))) == 0

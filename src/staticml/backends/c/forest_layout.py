@@ -84,7 +84,19 @@ RAGGED = 0.6  # groups whose expected path is at most this share of their depth 
 # 3,690 / 3,680 / 3,710 ns, HGB 1,840 / 1,780 / 1,765 (one-row C entry, bench/trees.py);
 # with 20 trees a group, over three copies of each library: LightGBM 3,615-3,685 at 16 ->
 # 3,570-3,590 at 64.
-TAIL_LANES = 64
+# With windows sorted by depth (WINDOW), 64 / 128 / 256 / none (lock-step to the group's
+# depth) measured LightGBM 3,470-3,550 / 3,400-3,430 / 3,405-3,435 / 3,420-3,440 ns, HGB
+# 1,685-1,695 / 1,650-1,665 / - / 1,645-1,715 (two copies of each library).
+TAIL_LANES = 128
+# The one-row kernel walks the trees of a window of WINDOW groups (WINDOW * GROUP trees) in
+# order of depth, so the 20 walks of a group end near the same step: leaf-wise forests' groups
+# mixed depth-8 and depth-17 trees, and the short walks idled through the long ones' steps.
+# The window's leaves are then added in tree order (the sums stay bit-identical). Measured
+# (bench/trees.py models, one-row C entry, two copies each): LightGBM 3,590-3,650 ->
+# 3,400-3,430 ns, HGB 1,715-1,770 -> 1,650-1,665. Sorting the whole forest was no faster than
+# windows of 100 or 200 trees (3,400-3,485); windows of 60 kept less (3,570-3,600); summing
+# all leaves after the walk instead of per window cost 4-8% (500 dependent adds no walk hides).
+WINDOW = 5
 # Feature rewrite modes (applied once per row before the walk).
 MODE_PLAIN, MODE_NAN_IS_ZERO, MODE_ZERO_IS_MISSING = 0, 1, 2
 
@@ -95,8 +107,11 @@ class FastForest:
     feat: np.ndarray         # int32 per node: index into the op's feature list
     left: np.ndarray         # uint32 per node: left child | default_left << 31
     value: np.ndarray        # float64 (n_nodes, width)
-    roots: np.ndarray        # int32 per tree (padded to a multiple of GROUP with node 0)
-    group_depth: np.ndarray  # int32 per group of GROUP trees
+    roots: np.ndarray        # int32 per tree, in tree order (batch kernel)
+    walk_roots: np.ndarray   # int32: roots in walk order (one-row kernel), padded to a
+                             # multiple of GROUP with node 0, the dummy leaf
+    walk_pos: np.ndarray     # int32 per tree: its position in walk_roots
+    group_depth: np.ndarray  # int32 per group of GROUP trees of walk_roots
     group_from: np.ndarray   # int32 per group: lock-step steps before walks finish alone
     tree_depth: np.ndarray   # int32 per real tree
     target: np.ndarray       # int32 per real tree
@@ -147,28 +162,42 @@ def layout(op: TreeEnsemble) -> FastForest | None:
     value[0] = 0.0
     n_trees = len(roots)
     tree_depth = np.asarray(depths, dtype=np.int32)
+    walk = walk_order(tree_depth, np.asarray(expected, dtype=np.float64))
+    walk_pos = np.empty(n_trees, dtype=np.int32)
+    walk_pos[walk] = np.arange(n_trees, dtype=np.int32)
     pad = (-n_trees) % GROUP
-    roots += [0] * pad
-    depths += [0] * pad
-    tails += [np.zeros(1)] * pad  # padding trees (the dummy leaf) never move
-    expected += [0.0] * pad
-    group_depth = (np.asarray(depths, dtype=np.int32).reshape(-1, GROUP).max(axis=1)
-                   if roots else np.zeros(0, dtype=np.int32))
-    if roots:
-        ragged = (np.asarray(expected).reshape(-1, GROUP).max(axis=1)
+    walk_roots = [roots[t] for t in walk] + [0] * pad
+    w_depth = [depths[t] for t in walk] + [0] * pad
+    w_tails = [tails[t] for t in walk] + [np.zeros(1)] * pad  # the dummy leaf never moves
+    w_expected = [expected[t] for t in walk] + [0.0] * pad
+    group_depth = (np.asarray(w_depth, dtype=np.int32).reshape(-1, GROUP).max(axis=1)
+                   if walk_roots else np.zeros(0, dtype=np.int32))
+    if walk_roots:
+        ragged = (np.asarray(w_expected).reshape(-1, GROUP).max(axis=1)
                   <= RAGGED * group_depth)
         group_from = group_depth.copy()
         for g in np.flatnonzero(ragged):
-            group_from[g] = _lock_step_depth(tails[g * GROUP:(g + 1) * GROUP],
+            group_from[g] = _lock_step_depth(w_tails[g * GROUP:(g + 1) * GROUP],
                                              int(group_depth[g]))
     else:
         group_from = np.zeros(0, dtype=np.int32)
     return FastForest(
         thr=thr.astype(np.float64), feat=feat, left=left, value=value.reshape(n, width),
-        roots=np.asarray(roots, dtype=np.int32), group_depth=group_depth,
-        group_from=group_from, tree_depth=tree_depth,
+        roots=np.asarray(roots, dtype=np.int32),
+        walk_roots=np.asarray(walk_roots, dtype=np.int32), walk_pos=walk_pos,
+        group_depth=group_depth, group_from=group_from, tree_depth=tree_depth,
         target=np.asarray(op.target, dtype=np.int32),
         features=np.arange(len(op.src), dtype=np.int32), modes=modes)
+
+
+def walk_order(depth: np.ndarray, expected: np.ndarray) -> np.ndarray:
+    """Tree indices in the order the one-row kernel walks them: each window of
+    WINDOW * GROUP trees sorted by depth (then expected path), so that a group's walks end
+    near the same step (see WINDOW)."""
+    n = len(depth)
+    order = [w0 + np.lexsort((expected[w0:w0 + WINDOW * GROUP], depth[w0:w0 + WINDOW * GROUP]))
+             for w0 in range(0, n, WINDOW * GROUP)]
+    return np.concatenate(order).astype(np.int64) if order else np.zeros(0, dtype=np.int64)
 
 
 def _lay_tree(op: TreeEnsemble, root: int, old_ids: list[int]
