@@ -86,16 +86,18 @@ RAGGED = 0.6  # groups whose expected path is at most this share of their depth 
 # 3,570-3,590 at 64.
 # With windows sorted by depth (WINDOW), 64 / 128 / 256 / none (lock-step to the group's
 # depth) measured LightGBM 3,470-3,550 / 3,400-3,430 / 3,405-3,435 / 3,420-3,440 ns, HGB
-# 1,685-1,695 / 1,650-1,665 / - / 1,645-1,715 (two copies of each library).
+# 1,685-1,695 / 1,650-1,665 / - / 1,645-1,715 (prototype kernel, two copies of each library).
 TAIL_LANES = 128
-# The one-row kernel walks the trees of a window of WINDOW groups (WINDOW * GROUP trees) in
-# order of depth, so the 20 walks of a group end near the same step: leaf-wise forests' groups
-# mixed depth-8 and depth-17 trees, and the short walks idled through the long ones' steps.
-# The window's leaves are then added in tree order (the sums stay bit-identical). Measured
-# (bench/trees.py models, one-row C entry, two copies each): LightGBM 3,590-3,650 ->
-# 3,400-3,430 ns, HGB 1,715-1,770 -> 1,650-1,665. Sorting the whole forest was no faster than
-# windows of 100 or 200 trees (3,400-3,485); windows of 60 kept less (3,570-3,600); summing
-# all leaves after the walk instead of per window cost 4-8% (500 dependent adds no walk hides).
+# Ragged forests (a group in tree order is ragged, see RAGGED) are walked one window of
+# WINDOW groups (WINDOW * GROUP trees) at a time, each window's trees in order of depth, so
+# the walks of a group end near the same step: LightGBM's groups mixed depth-8 and depth-17
+# trees, and the short walks idled through the long ones' steps. A window's leaves are then
+# added in tree order (the sums stay bit-identical). Measured (bench/trees.py models, one-row
+# C entry, min of 6 alternating runs over two copies of each library): LightGBM 3,600 ->
+# 3,355 ns, HGB 1,720 -> 1,620; RF, XGBoost and GBR (not ragged: tree order, window 1) the
+# same. On a prototype: sorting the whole forest was no faster than windows of 100 or 200
+# trees; windows of 60 kept less (3,570-3,600); adding all leaves after the whole walk rather
+# than per window cost 4-8% (500 dependent adds that no walk hides).
 WINDOW = 5
 # Feature rewrite modes (applied once per row before the walk).
 MODE_PLAIN, MODE_NAN_IS_ZERO, MODE_ZERO_IS_MISSING = 0, 1, 2
@@ -110,7 +112,8 @@ class FastForest:
     roots: np.ndarray        # int32 per tree, in tree order (batch kernel)
     walk_roots: np.ndarray   # int32: roots in walk order (one-row kernel), padded to a
                              # multiple of GROUP with node 0, the dummy leaf
-    walk_pos: np.ndarray     # int32 per tree: its position in walk_roots
+    walk_pos: np.ndarray     # int32 per tree: its place in its window of walk_roots
+    window: int              # groups whose leaves are added together: WINDOW if ragged, else 1
     group_depth: np.ndarray  # int32 per group of GROUP trees of walk_roots
     group_from: np.ndarray   # int32 per group: lock-step steps before walks finish alone
     tree_depth: np.ndarray   # int32 per real tree
@@ -162,32 +165,43 @@ def layout(op: TreeEnsemble) -> FastForest | None:
     value[0] = 0.0
     n_trees = len(roots)
     tree_depth = np.asarray(depths, dtype=np.int32)
-    walk = walk_order(tree_depth, np.asarray(expected, dtype=np.float64))
+    walk = np.arange(n_trees)
+    walk_roots, group_depth, group_from, ragged = _groups(walk, roots, depths, tails, expected)
+    window = 1
+    if ragged.any():  # sort each window by depth (see WINDOW)
+        window = WINDOW
+        walk = walk_order(tree_depth, np.asarray(expected, dtype=np.float64))
+        walk_roots, group_depth, group_from, _ = _groups(walk, roots, depths, tails, expected)
     walk_pos = np.empty(n_trees, dtype=np.int32)
-    walk_pos[walk] = np.arange(n_trees, dtype=np.int32)
-    pad = (-n_trees) % GROUP
-    walk_roots = [roots[t] for t in walk] + [0] * pad
-    w_depth = [depths[t] for t in walk] + [0] * pad
-    w_tails = [tails[t] for t in walk] + [np.zeros(1)] * pad  # the dummy leaf never moves
-    w_expected = [expected[t] for t in walk] + [0.0] * pad
-    group_depth = (np.asarray(w_depth, dtype=np.int32).reshape(-1, GROUP).max(axis=1)
-                   if walk_roots else np.zeros(0, dtype=np.int32))
-    if walk_roots:
-        ragged = (np.asarray(w_expected).reshape(-1, GROUP).max(axis=1)
-                  <= RAGGED * group_depth)
-        group_from = group_depth.copy()
-        for g in np.flatnonzero(ragged):
-            group_from[g] = _lock_step_depth(w_tails[g * GROUP:(g + 1) * GROUP],
-                                             int(group_depth[g]))
-    else:
-        group_from = np.zeros(0, dtype=np.int32)
+    walk_pos[walk] = np.arange(n_trees, dtype=np.int32) % (window * GROUP)
     return FastForest(
         thr=thr.astype(np.float64), feat=feat, left=left, value=value.reshape(n, width),
-        roots=np.asarray(roots, dtype=np.int32),
-        walk_roots=np.asarray(walk_roots, dtype=np.int32), walk_pos=walk_pos,
-        group_depth=group_depth, group_from=group_from, tree_depth=tree_depth,
+        roots=np.asarray(roots, dtype=np.int32), walk_roots=walk_roots, walk_pos=walk_pos,
+        window=window, group_depth=group_depth, group_from=group_from, tree_depth=tree_depth,
         target=np.asarray(op.target, dtype=np.int32),
         features=np.arange(len(op.src), dtype=np.int32), modes=modes)
+
+
+def _groups(order: np.ndarray, roots: list[int], depths: list[int], tails: list[np.ndarray],
+            expected: list[float]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The one-row kernel's groups for trees walked in ``order``: (roots padded to a multiple
+    of GROUP with the dummy leaf 0, depth per group, lock-step steps per group, which groups
+    are ragged)."""
+    pad = (-len(order)) % GROUP
+    w_depth = [depths[t] for t in order] + [0] * pad
+    w_tails = [tails[t] for t in order] + [np.zeros(1)] * pad  # the dummy leaf never moves
+    w_expected = [expected[t] for t in order] + [0.0] * pad
+    if not w_depth:
+        empty = np.zeros(0, dtype=np.int32)
+        return empty, empty, empty, np.zeros(0, dtype=bool)
+    group_depth = np.asarray(w_depth, dtype=np.int32).reshape(-1, GROUP).max(axis=1)
+    ragged = np.asarray(w_expected).reshape(-1, GROUP).max(axis=1) <= RAGGED * group_depth
+    group_from = group_depth.copy()
+    for g in np.flatnonzero(ragged):
+        group_from[g] = _lock_step_depth(w_tails[g * GROUP:(g + 1) * GROUP],
+                                         int(group_depth[g]))
+    walk_roots = np.asarray([roots[t] for t in order] + [0] * pad, dtype=np.int32)
+    return walk_roots, group_depth, group_from, ragged
 
 
 def walk_order(depth: np.ndarray, expected: np.ndarray) -> np.ndarray:

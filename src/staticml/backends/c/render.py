@@ -199,7 +199,8 @@ class _OpPrinter:
             _struct("sm_fast_forest", f"{p}_forest", {
                 **fields, "value": f"{p}_value", "width": f.value.shape[1],
                 "roots": f"{p}_roots", "walk_roots": f"{p}_walk_roots",
-                "walk_pos": f"{p}_walk_pos", "group_depth": f"{p}_group_depth",
+                "walk_pos": f"{p}_walk_pos", "window": f.window,
+                "group_depth": f"{p}_group_depth",
                 "group_from": f"{p}_group_from", "n_groups": len(f.group_depth),
                 "tree_depth": f"{p}_tree_depth",
                 "target": f"{p}_target", "n_trees": op.n_trees,

@@ -1041,8 +1041,9 @@ typedef struct {
  * more spills than overlap). */
 #define SM_GROUP 16
 #define SM_TREES 20
-/* The one-row kernel walks windows of SM_WINDOW groups, each window's trees sorted by depth,
- * and adds a window's leaves in tree order once it is walked (forest_layout.WINDOW). */
+/* The one-row kernel walks ragged forests in windows of SM_WINDOW groups, each window's trees
+ * sorted by depth, and adds a window's leaves in tree order once it is walked; other forests
+ * in tree order, a window of one group (forest_layout.WINDOW). */
 #define SM_WINDOW 5
 #define SM_MODE_NAN_IS_ZERO 1
 #define SM_MODE_ZERO_IS_MISSING 2
@@ -1060,7 +1061,9 @@ typedef struct {
     int32_t width;
     const int32_t *roots;       /* per tree, tree order (batch kernel) */
     const int32_t *walk_roots;  /* one-row kernel: n_groups * SM_TREES roots in walk order, */
-    const int32_t *walk_pos;    /*   padded with the dummy leaf 0; per tree, its position */
+                                /*   padded with the dummy leaf 0; */
+    const int32_t *walk_pos;    /*   per tree, its place in its window of walk_roots; */
+    int32_t window;             /*   groups whose leaves are added together (<= SM_WINDOW) */
     const int32_t *group_depth; /* steps to take for each group of SM_TREES trees */
     const int32_t *group_from;  /* lock-step steps; then walks still moving finish alone */
     int32_t n_groups;
@@ -1231,30 +1234,41 @@ static void sm_forest_add(const sm_fast_forest *f, int32_t t, uint32_t leaf_node
     else for (k = 0; k < n_dst; k++) sm_forest_acc(f, &v[dst[k]], leaf[k]);
 }
 
-/* Add the leaves of trees t0 .. t0 + n - 1 to one row, in tree order: tree t's leaf node is
- * walked[walk_pos[t] - t0] (the one-row kernel records a window's leaves in walk order). A
- * forest whose trees all add one number to one output (binary and regression boosting) sums
- * in a register: through v[] every add waited for the previous one's store (~8 cycles a
- * tree, ~0.9 us of gbr's 1.9 us one-row call, measured on bench/trees.py). Reading the
- * leaves through walk_pos here rather than copying them into tree order first: LightGBM's
- * one-row call 3,670 -> 3,450 ns. */
-static void sm_forest_add_leaves(const sm_fast_forest *f, int32_t t0, const uint32_t *walked,
+/* Add the leaves of trees t0 .. t0 + n - 1 to one row, in tree order: tree t0 + j's leaf
+ * node is leaf[j] (sm_forest_add_leaves), or leaf[pos[j]] (sm_forest_add_window; pos: the
+ * trees' places in a window walked out of order). A forest whose trees all add one number to one output (binary and regression
+ * boosting) sums in a register: through v[] every add waited for the previous one's store
+ * (~8 cycles a tree, ~0.9 us of gbr's 1.9 us one-row call, measured on bench/trees.py).
+ * Each case is written out twice: reading every leaf through pos cost forests walked in tree
+ * order 4-5% (XGBoost's one-row call 2,380 -> 2,500 ns), and copying the leaves into tree
+ * order first cost LightGBM's 3-5%. */
+#define SM__ADD_LEAVES(LEAF) do {                                                                 \
+        if (f->one_sum && f->accumulate_float32) {                                                \
+            float a = (float)v[dst[0]]; /* exact: the sum is a float widened to double */        \
+            for (j = 0; j < n; j++) a = a + (float)value[(LEAF) * w];                             \
+            v[dst[0]] = (double)a;                                                                \
+        } else if (f->one_sum) {                                                                  \
+            double a = v[dst[0]];                                                                 \
+            for (j = 0; j < n; j++) a += value[(LEAF) * w];                                       \
+            v[dst[0]] = a;                                                                        \
+        } else {                                                                                  \
+            for (j = 0; j < n; j++) sm_forest_add(f, t0 + j, (LEAF), v, dst, n_dst);              \
+        }                                                                                         \
+    } while (0)
+static void sm_forest_add_leaves(const sm_fast_forest *f, int32_t t0, const uint32_t *leaf,
                                  int32_t n, double *v, const int32_t *dst, int32_t n_dst) {
     const double *value = f->value;
-    const int32_t *pos = f->walk_pos + t0;
     size_t w = (size_t)f->width;
     int32_t j;
-    if (f->one_sum && f->accumulate_float32) {
-        float a = (float)v[dst[0]]; /* exact: the sum is kept as a float widened to double */
-        for (j = 0; j < n; j++) a = a + (float)value[walked[pos[j] - t0] * w];
-        v[dst[0]] = (double)a;
-    } else if (f->one_sum) {
-        double a = v[dst[0]];
-        for (j = 0; j < n; j++) a += value[walked[pos[j] - t0] * w];
-        v[dst[0]] = a;
-    } else {
-        for (j = 0; j < n; j++) sm_forest_add(f, t0 + j, walked[pos[j] - t0], v, dst, n_dst);
-    }
+    SM__ADD_LEAVES(leaf[j]);
+}
+static void sm_forest_add_window(const sm_fast_forest *f, int32_t t0, const uint32_t *leaf,
+                                 const int32_t *pos, int32_t n, double *v, const int32_t *dst,
+                                 int32_t n_dst) {
+    const double *value = f->value;
+    size_t w = (size_t)f->width;
+    int32_t j;
+    SM__ADD_LEAVES(leaf[pos[j]]);
 }
 
 static void sm_forest_init(const sm_fast_forest *f, double *v, const int32_t *dst, int32_t n_dst) {
@@ -1278,36 +1292,59 @@ static void sm_forest_finish(const sm_fast_forest *f, double *v, const int32_t *
 #define SM_GENERIC
 #endif
 
+/* The one-row kernel's walk of group g's SM_TREES trees (IDX: their lanes), in lock-step, so
+ * their loads overlap (leaves point to themselves, so a walk may take more steps than its
+ * path); in a ragged group the walks still moving after group_from steps finish alone. */
+#define SM__WALK_GROUP(STEP, NODES, IDX, xs, g) do {                                            \
+        int32_t j_, d_;                                                                         \
+        for (j_ = 0; j_ < SM_TREES; j_++) IDX[j_] = (uint32_t)f->walk_roots[(g) * SM_TREES + j_];\
+        for (d_ = 0; d_ < f->group_from[g]; d_++) SM_STEP20(STEP, NODES, IDX, xs);              \
+        if (f->group_from[g] < f->group_depth[g])                                               \
+            for (j_ = 0; j_ < SM_TREES; j_++) {                                                 \
+                uint32_t was_;                                                                  \
+                do { was_ = IDX[j_]; STEP(NODES, IDX[j_], xs, 1, 0); } while (IDX[j_] != was_); \
+            }                                                                                   \
+    } while (0)
+
 /* The walk kernels, defined once per node type (instantiated below): PFX##_run walks one
  * row, PFX##_block a block of rows; XT is the feature type (double or float), NODES the node
  * array, STEP one branch-free step, FEATURES the feature rewrite. */
 #define SM_FOREST_KERNELS(PFX, XT, NODES, STEP, FEATURES) \
-/* One row: SM_TREES trees walked in lock-step, so their loads overlap (leaves point to       \
- * themselves, so a walk may take more steps than its path), in walk order; each window's      \
- * leaves are added in tree order once it is walked. xs: 2 * n_feat. */                        \
-SM_GENERIC static void PFX##_run(double *v, const sm_fast_forest *f, XT *xs,                    \
-                       const int32_t *dst, int32_t n_dst) {                                     \
-    uint32_t walked[SM_WINDOW * SM_TREES];                                                      \
-    int32_t g, j, d;                                                                            \
-    FEATURES(f, v, xs, 1);                                                                      \
-    sm_forest_init(f, v, dst, n_dst);                                                           \
+/* One row, a ragged forest: groups of SM_TREES trees (SM__WALK_GROUP) in walk order, the       \
+ * lanes walked in the window's buffer; a window's leaves are added in tree order once it is    \
+ * walked (copying the lanes into the buffer after each group: LightGBM's one-row call +2.5%). */\
+SM_GENERIC static void PFX##_run_windows(double *v, const sm_fast_forest *f, XT *xs,            \
+                                         const int32_t *dst, int32_t n_dst) {                   \
+    uint32_t walked[SM_WINDOW * SM_TREES]; /* a window's leaves, walk order */                  \
+    int32_t g, k = 0, t0 = 0;                                                                   \
     for (g = 0; g < f->n_groups; g++) {                                                         \
-        uint32_t idx[SM_TREES];                                                                 \
-        for (j = 0; j < SM_TREES; j++) idx[j] = (uint32_t)f->walk_roots[g * SM_TREES + j];      \
-        for (d = 0; d < f->group_from[g]; d++) SM_STEP20(STEP, NODES, idx, xs);                 \
-        if (f->group_from[g] < f->group_depth[g]) /* ragged: the few walks left finish alone */ \
-            for (j = 0; j < SM_TREES; j++) {                                                    \
-                uint32_t was;                                                                   \
-                do { was = idx[j]; STEP(NODES, idx[j], xs, 1, 0); } while (idx[j] != was);     \
-            }                                                                                   \
-        for (j = 0; j < SM_TREES; j++) walked[g % SM_WINDOW * SM_TREES + j] = idx[j];           \
-        if (g % SM_WINDOW == SM_WINDOW - 1 || g == f->n_groups - 1) {                           \
-            int32_t t0 = g / SM_WINDOW * SM_WINDOW * SM_TREES;                                  \
-            int32_t n = f->n_trees - t0 < SM_WINDOW * SM_TREES ? f->n_trees - t0                \
-                                                               : SM_WINDOW * SM_TREES;          \
-            sm_forest_add_leaves(f, t0, walked, n, v, dst, n_dst);                              \
+        uint32_t *idx = walked + k * SM_TREES;                                                  \
+        SM__WALK_GROUP(STEP, NODES, idx, xs, g);                                                \
+        if (++k == f->window || g == f->n_groups - 1) { /* the window is walked */              \
+            int32_t n = f->n_trees - t0 < k * SM_TREES ? f->n_trees - t0 : k * SM_TREES;        \
+            sm_forest_add_window(f, t0, walked, f->walk_pos + t0, n, v, dst, n_dst);            \
+            t0 += k * SM_TREES;                                                                 \
+            k = 0;                                                                              \
         }                                                                                       \
     }                                                                                           \
+}                                                                                               \
+                                                                                                \
+/* One row: the trees in tree order, or (window > 1) PFX##_run_windows. A separate function:    \
+ * with both walks in one, gcc allocated registers for the pair and RandomForest's and          \
+ * XGBoost's one-row calls (tree order, lanes at fixed offsets) ran 3-5% slower. xs: 2 * n_feat. */\
+SM_GENERIC static void PFX##_run(double *v, const sm_fast_forest *f, XT *xs,                    \
+                       const int32_t *dst, int32_t n_dst) {                                     \
+    int32_t g;                                                                                  \
+    FEATURES(f, v, xs, 1);                                                                      \
+    sm_forest_init(f, v, dst, n_dst);                                                           \
+    if (f->window > 1) PFX##_run_windows(v, f, xs, dst, n_dst);                                 \
+    else                                                                                        \
+        for (g = 0; g < f->n_groups; g++) {                                                     \
+            uint32_t idx[SM_TREES];                                                             \
+            SM__WALK_GROUP(STEP, NODES, idx, xs, g);                                            \
+            sm_forest_add_leaves(f, g * SM_TREES, idx, f->n_trees - g * SM_TREES < SM_TREES ?\
+                                 f->n_trees - g * SM_TREES : SM_TREES, v, dst, n_dst);          \
+        }                                                                                       \
     sm_forest_finish(f, v, dst, n_dst);                                                         \
 }                                                                                               \
                                                                                                 \
