@@ -39,6 +39,9 @@ branch from the inner loop:
   16, K' steps at a time, until none is left (LightGBM 5,152 -> 4,642-4,878 ns, HGB 2,231
   -> 2,075 for K, K' = 4-6, 2-4: 7-10%, not worth a third one-row kernel). One row reads
   every node it visits from L2 (LightGBM: 488 KB of nodes): ~5 cycles a step.
+* ragged forests are walked one window of WINDOW groups at a time, the window's trees
+  sorted by depth (``walk_order``), so the 20 walks of a group end near the same step; the
+  window's leaves are added in tree order through ``walk_pos`` (see WINDOW).
 * batches through trees of at most 64 leaves (boosting) take leaf bitvectors instead
   (forest_bitvectors.py), whose work per row does not depend on the trees' shapes.
 * rank nodes (``rank_nodes``): the walk is bound by loads and integer work per step, not by
