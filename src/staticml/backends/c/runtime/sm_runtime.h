@@ -1236,9 +1236,10 @@ static void sm_forest_add(const sm_fast_forest *f, int32_t t, uint32_t leaf_node
 
 /* Add the leaves of trees t0 .. t0 + n - 1 to one row, in tree order: tree t0 + j's leaf
  * node is leaf[j] (sm_forest_add_leaves), or leaf[pos[j]] (sm_forest_add_window; pos: the
- * trees' places in a window walked out of order). A forest whose trees all add one number to one output (binary and regression
- * boosting) sums in a register: through v[] every add waited for the previous one's store
- * (~8 cycles a tree, ~0.9 us of gbr's 1.9 us one-row call, measured on bench/trees.py).
+ * trees' places in a window walked out of order). A forest whose trees all add one number
+ * to one output (binary and regression boosting) sums in a register: through v[] every add
+ * waited for the previous one's store (~8 cycles a tree, ~0.9 us of gbr's 1.9 us one-row
+ * call, measured on bench/trees.py).
  * Each case is written out twice: reading every leaf through pos cost forests walked in tree
  * order 4-5% (XGBoost's one-row call 2,380 -> 2,500 ns), and copying the leaves into tree
  * order first cost LightGBM's 3-5%. */
@@ -1297,7 +1298,8 @@ static void sm_forest_finish(const sm_fast_forest *f, double *v, const int32_t *
  * path); in a ragged group the walks still moving after group_from steps finish alone. */
 #define SM__WALK_GROUP(STEP, NODES, IDX, xs, g) do {                                            \
         int32_t j_, d_;                                                                         \
-        for (j_ = 0; j_ < SM_TREES; j_++) IDX[j_] = (uint32_t)f->walk_roots[(g) * SM_TREES + j_];\
+        for (j_ = 0; j_ < SM_TREES; j_++)                                                       \
+            IDX[j_] = (uint32_t)f->walk_roots[(g) * SM_TREES + j_];                             \
         for (d_ = 0; d_ < f->group_from[g]; d_++) SM_STEP20(STEP, NODES, IDX, xs);              \
         if (f->group_from[g] < f->group_depth[g])                                               \
             for (j_ = 0; j_ < SM_TREES; j_++) {                                                 \
@@ -1312,7 +1314,8 @@ static void sm_forest_finish(const sm_fast_forest *f, double *v, const int32_t *
 #define SM_FOREST_KERNELS(PFX, XT, NODES, STEP, FEATURES) \
 /* One row, a ragged forest: groups of SM_TREES trees (SM__WALK_GROUP) in walk order, the       \
  * lanes walked in the window's buffer; a window's leaves are added in tree order once it is    \
- * walked (copying the lanes into the buffer after each group: LightGBM's one-row call +2.5%). */\
+ * walked (copying the lanes into the buffer after each group: LightGBM's one-row call         \
+ * +2.5%). */                                                                                   \
 SM_GENERIC static void PFX##_run_windows(double *v, const sm_fast_forest *f, XT *xs,            \
                                          const int32_t *dst, int32_t n_dst) {                   \
     uint32_t walked[SM_WINDOW * SM_TREES]; /* a window's leaves, walk order */                  \
@@ -1331,7 +1334,8 @@ SM_GENERIC static void PFX##_run_windows(double *v, const sm_fast_forest *f, XT 
                                                                                                 \
 /* One row: the trees in tree order, or (window > 1) PFX##_run_windows. A separate function:    \
  * with both walks in one, gcc allocated registers for the pair and RandomForest's and          \
- * XGBoost's one-row calls (tree order, lanes at fixed offsets) ran 3-5% slower. xs: 2 * n_feat. */\
+ * XGBoost's one-row calls (tree order, lanes at fixed offsets) ran 3-5% slower.                \
+ * xs: 2 * n_feat. */                                                                           \
 SM_GENERIC static void PFX##_run(double *v, const sm_fast_forest *f, XT *xs,                    \
                        const int32_t *dst, int32_t n_dst) {                                     \
     int32_t g;                                                                                  \
@@ -1342,7 +1346,7 @@ SM_GENERIC static void PFX##_run(double *v, const sm_fast_forest *f, XT *xs,    
         for (g = 0; g < f->n_groups; g++) {                                                     \
             uint32_t idx[SM_TREES];                                                             \
             SM__WALK_GROUP(STEP, NODES, idx, xs, g);                                            \
-            sm_forest_add_leaves(f, g * SM_TREES, idx, f->n_trees - g * SM_TREES < SM_TREES ?\
+            sm_forest_add_leaves(f, g * SM_TREES, idx, f->n_trees - g * SM_TREES < SM_TREES ?   \
                                  f->n_trees - g * SM_TREES : SM_TREES, v, dst, n_dst);          \
         }                                                                                       \
     sm_forest_finish(f, v, dst, n_dst);                                                         \
