@@ -167,11 +167,12 @@ def test_ragged_trees_one_row_kernel_equals_batch_kernel(tmp_path, classes):
         assert np.abs(art.predict(x) - model.predict(x)).max() <= 1e-9
 
 
-@pytest.mark.parametrize("family", ["sklearn-rf", "xgboost"])
+@pytest.mark.parametrize("family", ["sklearn-rf", "xgboost", "xgboost-lossguide"])
 def test_large_float32_forests_use_8_byte_nodes_exactly(tmp_path, family):
     """Past FLOAT32_NODES_FROM nodes, float32 forests are printed as 8-byte nodes with
     thresholds rounded down to float; every decision must stay the same (the build's own
-    probe rows sit on every threshold and its float32/float64 neighbours)."""
+    probe rows sit on every threshold and its float32/float64 neighbours). Fully grown and
+    leaf-wise trees are ragged: their one-row walk goes by sorted windows."""
     import json
 
     from staticml.backends.c.forest_layout import FLOAT32_NODES_FROM, float32_nodes, layout
@@ -187,16 +188,24 @@ def test_large_float32_forests_use_8_byte_nodes_exactly(tmp_path, family):
         from sklearn.ensemble import RandomForestClassifier
         model = RandomForestClassifier(n_estimators=70, random_state=0, n_jobs=1).fit(X, y)
         tol = 1e-9
-    else:
+    elif family == "xgboost":
         xgb = pytest.importorskip("xgboost")
         model = xgb.XGBClassifier(n_estimators=1200, max_depth=6, learning_rate=0.05,
                                   n_jobs=1, random_state=0).fit(X, y)
+        tol = 1e-6
+    else:
+        xgb = pytest.importorskip("xgboost")
+        model = xgb.XGBClassifier(n_estimators=700, grow_policy="lossguide", max_depth=0,
+                                  max_leaves=64, learning_rate=0.05, n_jobs=1,
+                                  random_state=0).fit(X, y)
         tol = 1e-6
     art = staticml.build(model, X[:1000], tmp_path / "big", name="big")
     graph = from_dict(json.loads((tmp_path / "big" / "ir.json").read_text()))
     op = next(op for op in graph.ops if isinstance(op, o.TreeEnsemble))
     fast = layout(op)
     assert len(fast.thr) >= FLOAT32_NODES_FROM and float32_nodes(op, fast) is not None
+    # fully grown RF and leaf-wise trees are ragged (sorted windows); depth-6 trees are not
+    assert (fast.window > 1) == (family != "xgboost")
     assert "sm_node32" in (tmp_path / "big" / "src" / "big.c").read_text()
     x = rng.normal(size=(2000, 8)) * X[~np.isnan(X)].std()
     x[rng.random(x.shape) < 0.03] = np.nan

@@ -177,7 +177,7 @@ def layout(op: TreeEnsemble) -> FastForest | None:
     walk = np.arange(n_trees)
     walk_roots, group_depth, group_from, ragged = _groups(walk, roots, depths, tails, expected)
     window = 1
-    if ragged.any():  # sort each window by depth (see WINDOW)
+    if ragged.any() and WINDOW > 1:  # sort each window by depth (see WINDOW)
         window = WINDOW
         walk = walk_order(tree_depth, np.asarray(expected, dtype=np.float64))
         walk_roots, group_depth, group_from, _ = _groups(walk, roots, depths, tails, expected)
