@@ -122,16 +122,18 @@ def test_forest_block_kernel_equals_row_kernel_with_refused_rows_interleaved(tmp
         assert np.abs(art.predict_proba(x[ok]) - model.predict_proba(x[ok])).max() <= 1e-9
 
 @pytest.mark.parametrize("classes", [0, 3])
-def test_ragged_trees_one_row_kernel_equals_batch_kernel(tmp_path, classes):
+def test_ragged_trees_one_row_kernel_equals_batch_kernel(tmp_path, classes, monkeypatch):
     """Leaf-wise trees (HistGradientBoosting) are ragged: the one-row forest kernel walks
     each window of trees sorted by depth and stops a group early once its walks are expected
     to be done; the batch kernel walks rows, trees in order. Each row alone must give the
     bits the batch kernel gives, NaN rows included: over several windows, the last one
-    partial, and (3 classes) with trees adding to different outputs."""
+    partial, and (3 classes) with trees adding to different outputs. The regressor's
+    sorting saves less than WINDOW_SAVING, so windows are forced for it."""
     import json
 
     from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
 
+    from staticml.backends.c import forest_layout
     from staticml.backends.c.forest_layout import GROUP, WINDOW, layout
     from staticml.ir import ops as o
     from staticml.ir.serialize import from_dict
@@ -147,6 +149,7 @@ def test_ragged_trees_one_row_kernel_equals_batch_kernel(tmp_path, classes):
             X, np.digitize(y, np.quantile(y, [1 / 3, 2 / 3])))
     else:
         model = HistGradientBoostingRegressor(**params).fit(X, y)
+        monkeypatch.setattr(forest_layout, "WINDOW_SAVING", -1.0)
     art = staticml.build(model, X[:500], tmp_path / "hgb", name="hgb")
     graph = from_dict(json.loads((tmp_path / "hgb" / "ir.json").read_text()))
     forest = layout(next(op for op in graph.ops if isinstance(op, o.TreeEnsemble)))
@@ -168,11 +171,11 @@ def test_ragged_trees_one_row_kernel_equals_batch_kernel(tmp_path, classes):
 
 
 @pytest.mark.parametrize("family", ["sklearn-rf", "xgboost", "xgboost-lossguide"])
-def test_large_float32_forests_use_8_byte_nodes_exactly(tmp_path, family):
+def test_large_float32_forests_use_8_byte_nodes_exactly(tmp_path, family, monkeypatch):
     """Past FLOAT32_NODES_FROM nodes, float32 forests are printed as 8-byte nodes with
     thresholds rounded down to float; every decision must stay the same (the build's own
-    probe rows sit on every threshold and its float32/float64 neighbours). Fully grown and
-    leaf-wise trees are ragged: their one-row walk goes by sorted windows."""
+    probe rows sit on every threshold and its float32/float64 neighbours). The leaf-wise
+    forest is walked in sorted windows (forced: its sorting saves under WINDOW_SAVING)."""
     import json
 
     from staticml.backends.c.forest_layout import FLOAT32_NODES_FROM, float32_nodes, layout
@@ -199,13 +202,14 @@ def test_large_float32_forests_use_8_byte_nodes_exactly(tmp_path, family):
                                   max_leaves=64, learning_rate=0.05, n_jobs=1,
                                   random_state=0).fit(X, y)
         tol = 1e-6
+        from staticml.backends.c import forest_layout
+        monkeypatch.setattr(forest_layout, "WINDOW_SAVING", -1.0)
     art = staticml.build(model, X[:1000], tmp_path / "big", name="big")
     graph = from_dict(json.loads((tmp_path / "big" / "ir.json").read_text()))
     op = next(op for op in graph.ops if isinstance(op, o.TreeEnsemble))
     fast = layout(op)
     assert len(fast.thr) >= FLOAT32_NODES_FROM and float32_nodes(op, fast) is not None
-    # fully grown RF and leaf-wise trees are ragged (sorted windows); depth-6 trees are not
-    assert (fast.window > 1) == (family != "xgboost")
+    assert (fast.window > 1) == (family == "xgboost-lossguide")
     assert "sm_node32" in (tmp_path / "big" / "src" / "big.c").read_text()
     x = rng.normal(size=(2000, 8)) * X[~np.isnan(X)].std()
     x[rng.random(x.shape) < 0.03] = np.nan
