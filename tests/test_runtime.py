@@ -121,6 +121,7 @@ def test_forest_block_kernel_equals_row_kernel_with_refused_rows_interleaved(tmp
     else:
         assert np.abs(art.predict_proba(x[ok]) - model.predict_proba(x[ok])).max() <= 1e-9
 
+
 @pytest.mark.parametrize("classes", [0, 3])
 def test_ragged_trees_one_row_kernel_equals_batch_kernel(tmp_path, classes, monkeypatch):
     """Leaf-wise trees (HistGradientBoosting) are ragged: the one-row forest kernel walks
@@ -178,6 +179,7 @@ def test_large_float32_forests_use_8_byte_nodes_exactly(tmp_path, family, monkey
     forest is walked in sorted windows (forced: its sorting saves under WINDOW_SAVING)."""
     import json
 
+    from staticml.backends.c import forest_layout
     from staticml.backends.c.forest_layout import FLOAT32_NODES_FROM, float32_nodes, layout
     from staticml.ir import ops as o
     from staticml.ir.serialize import from_dict
@@ -202,7 +204,6 @@ def test_large_float32_forests_use_8_byte_nodes_exactly(tmp_path, family, monkey
                                   max_leaves=64, learning_rate=0.05, n_jobs=1,
                                   random_state=0).fit(X, y)
         tol = 1e-6
-        from staticml.backends.c import forest_layout
         monkeypatch.setattr(forest_layout, "WINDOW_SAVING", -1.0)
     art = staticml.build(model, X[:1000], tmp_path / "big", name="big")
     graph = from_dict(json.loads((tmp_path / "big" / "ir.json").read_text()))
