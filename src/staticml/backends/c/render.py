@@ -184,12 +184,18 @@ class _OpPrinter:
         # every tree adds one number to output 0, the only output (binary, regression)
         one_sum = len(op.dst) == 1 and f.value.shape[1] == 1 and bool((f.target == 0).all())
         kernel, xt, node_table, fields = self._forest_nodes(p, op, f)
+        # walked in tree order (window 1), the walk's roots are the roots, padded; the
+        # window positions are read only when trees are walked out of order
+        roots = f"{p}_walk_roots" if f.window == 1 else f"{p}_roots"
+        walk_pos = "NULL" if f.window == 1 else f"{p}_walk_pos"
         self.tables += [
             _i32(f"{p}_dst", op.dst),
             node_table,
             _f64(f"{p}_value", f.value.ravel()),
-            _i32(f"{p}_roots", f.roots), _i32(f"{p}_walk_roots", f.walk_roots),
-            _i32(f"{p}_walk_pos", f.walk_pos), _i32(f"{p}_group_depth", f.group_depth),
+            _i32(f"{p}_walk_roots", f.walk_roots),
+            *([] if f.window == 1 else [_i32(f"{p}_roots", f.roots),
+                                        _i32(f"{p}_walk_pos", f.walk_pos)]),
+            _i32(f"{p}_group_depth", f.group_depth),
             _i32(f"{p}_group_from", f.group_from),
             _i32(f"{p}_target", f.target),
             _i32(f"{p}_feat_slot", [op.src[k] for k in f.features]),
@@ -198,8 +204,8 @@ class _OpPrinter:
             _i32(f"{p}_tree_depth", f.tree_depth),
             _struct("sm_fast_forest", f"{p}_forest", {
                 **fields, "value": f"{p}_value", "width": f.value.shape[1],
-                "roots": f"{p}_roots", "walk_roots": f"{p}_walk_roots",
-                "walk_pos": f"{p}_walk_pos", "window": f.window,
+                "roots": roots, "walk_roots": f"{p}_walk_roots",
+                "walk_pos": walk_pos, "window": f.window,
                 "group_depth": f"{p}_group_depth",
                 "group_from": f"{p}_group_from", "n_groups": len(f.group_depth),
                 "tree_depth": f"{p}_tree_depth",

@@ -1062,7 +1062,7 @@ typedef struct {
     const int32_t *roots;       /* per tree, tree order (batch kernel) */
     const int32_t *walk_roots;  /* one-row kernel: n_groups * SM_TREES roots in walk order, */
                                 /*   padded with the dummy leaf 0; */
-    const int32_t *walk_pos;    /*   per tree, its place in its window of walk_roots; */
+    const int32_t *walk_pos;    /*   per tree, its place in its window (NULL if window 1); */
     int32_t window;             /*   groups whose leaves are added together (<= SM_WINDOW) */
     const int32_t *group_depth; /* steps to take for each group of SM_TREES trees */
     const int32_t *group_from;  /* lock-step steps; then walks still moving finish alone */
