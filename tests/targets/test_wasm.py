@@ -357,9 +357,61 @@ def test_node_example_prints_what_python_predicts(node, workdir, tmp_path):
                                   _bits(b.art.predict_proba(frame)))
 
 
-class _QuietHandler(SimpleHTTPRequestHandler):
+# Appended to the copied page only: once the page marks itself ready (or failed) it posts its
+# DOM back. The test waits for that post instead of chromium's virtual time, which does not wait
+# for WebAssembly compilation on a loaded machine (CI once dumped the page before it was ready).
+_REPORTER = """<script>
+new MutationObserver((_, obs) => {
+  if (!document.body.dataset.ready) return;
+  obs.disconnect();
+  fetch('/report', { method: 'POST', body: document.documentElement.outerHTML });
+}).observe(document.body, { attributes: true, attributeFilter: ['data-ready'] });
+</script>
+"""
+
+
+class _SiteHandler(SimpleHTTPRequestHandler):
+    """Serves the site; a POST to /report hands the page's DOM to the test."""
+
+    reports: list[str]
+    posted: threading.Event
+
+    def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
+        body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        self.reports.append(body.decode("utf-8"))
+        self.posted.set()
+        self.send_response(204)
+        self.end_headers()
+
     def log_message(self, *args: Any) -> None:
         pass
+
+
+def _page_in_chromium(chromium: str, site: Path, query: str, profile: Path) -> str:
+    """The page's DOM once it set data-ready; fails with chromium's stderr if it never does."""
+    page = site / "index.html"
+    page.write_text(page.read_text().replace("</body>", _REPORTER + "</body>"))
+    posted = threading.Event()
+    handler = type("Handler", (_SiteHandler,), {"reports": [], "posted": posted})
+    server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(handler, directory=str(site)))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_address[1]}/index.html?{query}"
+    browser = subprocess.Popen([
+        chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+        "--no-first-run", "--disable-background-networking", "--disable-component-update",
+        "--disable-sync", f"--user-data-dir={profile}", url],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        for _ in range(180):  # up to 3 minutes; a page that works posts within seconds
+            if posted.wait(1.0) or browser.poll() is not None:
+                break
+    finally:
+        browser.kill()
+        stderr = browser.communicate()[1]
+        server.shutdown()
+        server.server_close()
+    assert handler.reports, f"the page never set data-ready; chromium said:\n{stderr[-2000:]}"
+    return handler.reports[0]
 
 
 def test_web_example_predicts_in_headless_chromium(chromium, workdir, tmp_path):
@@ -372,24 +424,9 @@ def test_web_example_predicts_in_headless_chromium(chromium, workdir, tmp_path):
     rows = objects[:60] + [{**objects[1], "plan": None, "region": "mars", "visits": None}]
     (site / "rows.json").write_text(_rows_json(rows))
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0),
-                                 functools.partial(_QuietHandler, directory=str(site)))
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    url = f"http://127.0.0.1:{server.server_address[1]}/index.html?model={b.name}&rows=rows.json"
-    try:
-        res = subprocess.run([
-            chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
-            "--no-first-run", "--disable-background-networking", "--disable-component-update",
-            "--disable-sync", f"--user-data-dir={tmp_path / 'profile'}",
-            # virtual time runs until the page is idle: the module's fetches and awaits finish
-            "--virtual-time-budget=30000", "--dump-dom", url],
-            capture_output=True, text=True, timeout=180)
-    finally:
-        server.shutdown()
-        server.server_close()
-    dom = res.stdout
-    assert 'data-ready="yes"' in dom, (dom[-2000:], res.stderr[-2000:])
+    dom = _page_in_chromium(chromium, site, f"model={b.name}&rows=rows.json", tmp_path / "profile")
+    status = re.search(r'<p id="status"[^>]*>(.*?)</p>', dom, re.S).group(1)
+    assert 'data-ready="yes"' in dom, status
 
     batch = json.loads(html.unescape(re.search(r'<pre id="batch-result"[^>]*>(.*?)</pre>',
                                                dom, re.S).group(1)))
