@@ -1,4 +1,4 @@
-"""A guard for code fed hostile input: ``with bounded(): ...`` fails on a large allocation or a hang.
+"""A guard for code fed hostile input: `with bounded(): ...` fails on a big allocation or a hang.
 
 A hostile model file's danger is a declared size (10^9 leaves, a 2^62-element array) that the
 parser believes, or a loop that never ends. Allocation is what is measured (tracemalloc sees
