@@ -14,6 +14,7 @@ from .errors import (  # noqa: E402
     ArtifactError,
     BuildError,
     InputError,
+    ModelFileError,
     ParityError,
     StaticMLError,
     ToolchainError,
@@ -22,6 +23,7 @@ from .errors import (  # noqa: E402
 from .runtime.artifact import Artifact  # noqa: E402
 
 __all__ = [
-    "__version__", "build", "load", "verify", "drift", "data_verify", "Artifact", "StaticMLError", "UnsupportedModelError",
-    "BuildError", "ParityError", "ToolchainError", "ArtifactError", "InputError",
+    "__version__", "build", "load", "verify", "drift", "data_verify", "Artifact", "StaticMLError",
+    "UnsupportedModelError", "ModelFileError", "BuildError", "ParityError", "ToolchainError",
+    "ArtifactError", "InputError",
 ]

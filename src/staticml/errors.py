@@ -2,6 +2,7 @@
 
     StaticMLError                  base of everything staticml raises on purpose
     ├── UnsupportedModelError      a model or option the compiler cannot translate exactly
+    │   └── ModelFileError         a model file that is not what its library writes
     ├── BuildError                 compiling, linking or verifying an artifact failed
     │   └── ParityError            the artifact does not predict what the model predicts
     ├── ToolchainError             no usable C compiler, or it failed
@@ -58,6 +59,14 @@ class StaticMLError(Exception):
 
 class UnsupportedModelError(StaticMLError):
     """The model (or one of its options) cannot be compiled exactly."""
+
+
+class ModelFileError(UnsupportedModelError):
+    """An XGBoost or LightGBM model file is malformed: truncated, corrupted, edited or hostile.
+
+    Its own class because its fix differs from an unsupported model's: the model is fine, the
+    file is not, so the loader can tell the user to write the file again from the library.
+    """
 
 
 class BuildError(StaticMLError):

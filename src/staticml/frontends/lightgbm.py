@@ -52,7 +52,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from ..errors import UnsupportedModelError
+from ..errors import ModelFileError, UnsupportedModelError
 from ..ir.graph import Builder
 from ..ir.ops import (MISSING_NAN, MISSING_NONE, MISSING_ZERO, BinaryProba, Classify,
                       Elementwise, Head, MulAdd, Regress, Slots, Softmax)
@@ -97,7 +97,7 @@ _INT = re.compile(r"[-+]?[0-9]{1,19}")
 _FLOAT = re.compile(r"[-+]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]{1,4})?")
 
 
-class LightGBMParseError(UnsupportedModelError):
+class LightGBMParseError(ModelFileError):
     """A LightGBM model text that staticml refuses (malformed, hostile or unsupported)."""
 
 
@@ -272,8 +272,9 @@ def parse_model_text(text: str, num_iteration: int | None = None) -> LightGBMMod
     header, first_tree = _parse_header(lines)
     version = header.get("version", "v4")
     if version not in KNOWN_VERSIONS:
-        raise _fail("header", f"version={version!r} is not one staticml knows "
-                    f"({', '.join(KNOWN_VERSIONS)})")
+        raise UnsupportedModelError(
+            f"LightGBM model text: header: version={version!r} is not one staticml knows "
+            f"({', '.join(KNOWN_VERSIONS)})")
     num_class = _header_int(header, "num_class", 1, MAX_CLASSES)
     ntpi = (_header_int(header, "num_tree_per_iteration", 1, MAX_CLASSES)
             if "num_tree_per_iteration" in header else num_class)
@@ -301,8 +302,9 @@ def parse_model_text(text: str, num_iteration: int | None = None) -> LightGBMMod
         raise _fail("header", "average_output takes no value")
     objective, obj_params = _parse_objective(header.get("objective"), num_class)
     if ntpi != num_class:
-        raise _fail("header", f"num_tree_per_iteration={ntpi} differs from num_class="
-                    f"{num_class}; staticml supports one tree per class and iteration")
+        raise UnsupportedModelError(
+            f"LightGBM model text: header: num_tree_per_iteration={ntpi} differs from "
+            f"num_class={num_class}; staticml supports one tree per class and iteration")
     if first_tree is None:
         raise _fail("", "no trees (no 'Tree=' line)")
 

@@ -13,10 +13,14 @@ import pickle
 from pathlib import Path
 from typing import Any
 
-from ..errors import UnsupportedModelError
+from ..errors import ModelFileError, UnsupportedModelError
 
 _PICKLE = (".pkl", ".pickle", ".joblib")
 MAX_MODEL_BYTES = 1 << 30
+# How to write each vendor file again, the fix for a malformed one.
+_RESAVE = {".txt": ("LightGBM", "booster.save_model('model.txt')"),
+           ".json": ("XGBoost", "booster.save_model('model.json')"),
+           ".ubj": ("XGBoost", "booster.save_model('model.ubj')")}
 _TRUSTED_PREFIXES = ("sklearn.", "numpy.", "scipy.")
 
 
@@ -52,17 +56,27 @@ def load_model_file(path: str | Path, trust_pickle: bool = False) -> tuple[Any, 
             return pickle.loads(data), info
         except Exception as exc:  # unpickling can fail in many ways
             raise UnsupportedModelError(f"{path.name} is not a loadable pickle: {exc}") from None
-    if suffix == ".txt":
-        from .lightgbm import load_lightgbm_file
-
-        return load_lightgbm_file(path), info
-    if suffix in (".json", ".ubj"):
-        from .xgboost import parse_model
-
-        return parse_model(data, source=path.name, fmt=suffix[1:]), info
+    if suffix in _RESAVE:
+        try:
+            return _load_vendor_file(path, data, suffix), info
+        except ModelFileError as exc:
+            library, call = _RESAVE[suffix]
+            raise ModelFileError(
+                f"{str(exc).rstrip('.')}. The file is damaged or was not written by {library}: "
+                f"write it again from the trained model with {call}") from None
     raise UnsupportedModelError(
         f"{path.name}: unknown model file type {suffix!r}; use .skops, or .pkl/.joblib with "
         "--trust-pickle, XGBoost .json/.ubj or LightGBM .txt")
+
+
+def _load_vendor_file(path: Path, data: bytes, suffix: str) -> Any:
+    if suffix == ".txt":
+        from .lightgbm import load_lightgbm_file
+
+        return load_lightgbm_file(path)
+    from .xgboost import parse_model
+
+    return parse_model(data, source=path.name, fmt=suffix[1:])
 
 
 def _load_skops(path: Path) -> Any:

@@ -9,7 +9,8 @@ is written to fail cleanly on anything malformed or hostile:
   is allocated, so a huge declared size costs nothing;
 * containers of zero-width types (``[$Z#...``) are refused, since they could declare billions
   of elements in a few bytes;
-* every failure is an ``UnsupportedModelError`` that names the problem and the byte offset.
+* every failure is a ``ModelFileError`` (an ``UnsupportedModelError``) that names the problem
+  and the byte offset.
 
 The result mirrors ``json.loads``: dicts, lists, str, int, float, bool, None. Strongly typed
 numeric arrays (``[$d#...``, XGBoost's node arrays) decode to numpy arrays in native byte
@@ -24,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import UnsupportedModelError
+from ..errors import ModelFileError
 
 MAX_DEPTH = 64
 
@@ -59,9 +60,9 @@ class _Reader:
         self.pos = 0
         self.name = name
 
-    def fail(self, what: str, at: int | None = None) -> UnsupportedModelError:
+    def fail(self, what: str, at: int | None = None) -> ModelFileError:
         where = self.pos if at is None else at
-        return UnsupportedModelError(f"{self.name}: malformed UBJSON at byte {where}: {what}")
+        return ModelFileError(f"{self.name}: malformed UBJSON at byte {where}: {what}")
 
     def remaining(self) -> int:
         return self.n - self.pos

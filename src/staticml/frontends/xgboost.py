@@ -53,7 +53,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from ..errors import UnsupportedModelError
+from ..errors import ModelFileError, UnsupportedModelError
 from ..ir.graph import Builder
 from ..ir.ops import (BinaryProba, CheckFinite, Classify, Elementwise, Head, Linear, Ordinal,
                       Regress, Slots, Softmax)
@@ -217,11 +217,11 @@ def base_margin(objective: str, base_score: Sequence[np.float32], n_groups: int,
     if len(scores) == 1 and n_groups > 1:
         scores = scores * n_groups
     if len(scores) != n_groups:
-        raise UnsupportedModelError(
+        raise ModelFileError(
             f"{where}: base_score has {len(scores)} values but the model has {n_groups} "
             "outputs")
     if not all(np.isfinite(s) for s in scores):
-        raise UnsupportedModelError(f"{where}: base_score {scores} is not finite")
+        raise ModelFileError(f"{where}: base_score {scores} is not finite")
     link = _OBJECTIVES[objective][0]
     one = np.float32(1.0)
     out = []
@@ -231,7 +231,7 @@ def base_margin(objective: str, base_score: Sequence[np.float32], n_groups: int,
             m = -logf(one / p - one)
         elif link == "log":
             if not p > 0:
-                raise UnsupportedModelError(
+                raise ModelFileError(
                     f"{where}: base_score {float(p)} must be > 0 for {objective}")
             m = logf(p)
         else:
@@ -248,14 +248,14 @@ class _Num(str):
     """A JSON number with a fraction or exponent, kept as its text for exact float32 rounding."""
 
 
-def _fail(where: str, what: str) -> UnsupportedModelError:
-    return UnsupportedModelError(f"{where}: {what}")
+def _fail(where: str, what: str) -> ModelFileError:
+    return ModelFileError(f"{where}: {what}")
 
 
 def _sniff(data: bytes) -> str:
     head = data.lstrip()[:2]
     if head[:1] != b"{":
-        raise UnsupportedModelError(
+        raise ModelFileError(
             "not an XGBoost model: a JSON or UBJSON model starts with '{' "
             f"(found {bytes(data[:8])!r})")
     return "ubj" if head[1:2] and head[1:2] in b"iUIlL$#N" else "json"
@@ -264,7 +264,7 @@ def _sniff(data: bytes) -> str:
 def _decode(data: bytes, fmt: str, name: str) -> Any:
     if fmt == "ubj":
         if data[:1] != b"{":
-            raise UnsupportedModelError(
+            raise ModelFileError(
                 f"{name}: not a UBJSON XGBoost model (it must start with '{{', found "
                 f"{bytes(data[:8])!r})")
         if data[1:2] in (b'"', b" ", b"\n", b"\r", b"\t"):
@@ -276,15 +276,15 @@ def _decode(data: bytes, fmt: str, name: str) -> Any:
     try:
         text = bytes(data).decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise UnsupportedModelError(f"{name}: not UTF-8 JSON ({exc})") from None
+        raise ModelFileError(f"{name}: not UTF-8 JSON ({exc})") from None
     if not text.lstrip().startswith("{"):
-        raise UnsupportedModelError(f"{name}: not a JSON XGBoost model (it must start with '{{')")
+        raise ModelFileError(f"{name}: not a JSON XGBoost model (it must start with '{{')")
     try:
         return json.loads(text, parse_float=_Num, parse_constant=_Num)
     except RecursionError:
-        raise UnsupportedModelError(f"{name}: JSON nested too deeply") from None
+        raise ModelFileError(f"{name}: JSON nested too deeply") from None
     except ValueError as exc:
-        raise UnsupportedModelError(f"{name}: not valid JSON ({exc})") from None
+        raise ModelFileError(f"{name}: not valid JSON ({exc})") from None
 
 
 def _looks_ubj(data: bytes) -> bool:
@@ -424,8 +424,8 @@ def _parse_tree(t: Any, where: str, num_feature: int) -> XGBoostTree:
     n = _int_param(tp, "num_nodes", f"{where}.tree_param", 1, MAX_NODES_PER_TREE)
     leaf_vec = _int_param(tp, "size_leaf_vector", f"{where}.tree_param", 0, 1 << 20, default=1)
     if leaf_vec > 1:
-        raise _fail(where, f"is a multi-target tree (size_leaf_vector={leaf_vec}); staticml "
-                           "supports one output per tree")
+        raise UnsupportedModelError(f"{where}: is a multi-target tree (size_leaf_vector="
+                                    f"{leaf_vec}); staticml supports one output per tree")
     left = _ints(t, "left_children", where, n)
     right = _ints(t, "right_children", where, n)
     split_index = _ints(t, "split_indices", where, n)
@@ -721,7 +721,7 @@ def parse_model(data: bytes, kind: str = "auto", source: str = "model",
         raise
     except (TypeError, ValueError, KeyError, IndexError, OverflowError, AttributeError,
             ZeroDivisionError, RecursionError) as exc:  # a malformed file we did not foresee
-        raise UnsupportedModelError(
+        raise ModelFileError(
             f"{source}: malformed XGBoost model ({type(exc).__name__}: {exc})") from None
 
 
