@@ -14,6 +14,7 @@ from typing import Any
 
 import click
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from . import __version__
@@ -34,7 +35,7 @@ def _fail(exc: Exception) -> None:
     elif isinstance(exc, ToolchainError):
         code = EXIT_TOOLCHAIN
     lines = str(exc).splitlines() or [type(exc).__name__]
-    err.print(f"[bold red]error:[/] {lines[0]}", soft_wrap=True)
+    err.print(f"[bold red]error:[/] {escape(lines[0])}", soft_wrap=True)
     for line in lines[1:]:
         err.print(line, soft_wrap=True, markup=False)
     sys.exit(code)
@@ -61,7 +62,7 @@ def _parity_table(reports: dict) -> Table:
         if not r.get("ran", True):
             verdict = ("[green]structure ok[/]" if r.get("passed") else
                        "[red]structure FAIL[/]" if r.get("passed") is False else "[dim]skipped[/]")
-            table.add_row(t, "-", "-", "-", r.get("reason", "")[:60], verdict)
+            table.add_row(t, "-", "-", "-", escape(r.get("reason", "")[:60]), verdict)
             continue
         diff = max(r["max_abs_diff"].values(), default=0.0)
         table.add_row(t, str(r["rows"]), str(r["label_mismatches"]), f"{diff:.3g}",
@@ -141,7 +142,7 @@ def build(model: str, sample: str, out: str, name: str, target: str, on_violatio
     if len(art.manifest["parity"]) > 2:
         err.print(_parity_table(art.manifest["parity"]))
     par = art.manifest["parity"][art.target]
-    _say(f"[green]built[/] {art.root} ({len(art.manifest['targets'])} target(s), "
+    _say(f"[green]built[/] {escape(str(art.root))} ({len(art.manifest['targets'])} target(s), "
          f"{par['rows']} rows verified, {par['label_mismatches']} label mismatches)")
     click.echo(str(art.root))
 
@@ -172,7 +173,7 @@ def predict(bundle: str, data: str, out: str | None, proba: bool, target: str) -
         n = _run(api.predict_file, bundle, data, out, proba=proba, target=target,
                  stream=None if out else sys.stdout,
                  progress=lambda k: bar.advance(task, k))
-    _say(f"predicted {n} rows" + (f" -> {out}" if out else ""))
+    _say(escape(f"predicted {n} rows" + (f" -> {out}" if out else "")))
 
 
 @main.command()
@@ -222,24 +223,25 @@ def inspect(bundle: str, as_json: bool) -> None:
         _emit_json(m)
         return
     src = m["source_model"]
-    err.print(f"[bold]{m['name']}[/] v{m['model_version']}: {src['type']} "
+    err.print(f"[bold]{escape(m['name'])}[/] v{m['model_version']}: {escape(src['type'])} "
               f"({m['task']}), staticml {m['staticml_version']}, ABI {m['abi_version']}")
     t = Table("input", "type", "categories")
     for c in m["inputs"]:
         voc = c.get("vocabulary") or []
-        t.add_row(c["name"], c["dtype"], ", ".join(voc[:6]) + (" ..." if len(voc) > 6 else ""))
+        t.add_row(escape(c["name"]), c["dtype"],
+                  escape(", ".join(voc[:6]) + (" ..." if len(voc) > 6 else "")))
     err.print(t)
     out = m["outputs"]
     if m["task"] == "classification":
-        err.print(f"classes: {out['classes']}")
+        err.print(f"classes: {escape(str(out['classes']))}")
     t = Table("target", "platform", "path", "size", "toolchain")
     for name, rec in m["targets"].items():
-        t.add_row(name, rec.get("platform", ""), rec["path"], str(rec.get("size", "")),
+        t.add_row(name, rec.get("platform", ""), escape(rec["path"]), str(rec.get("size", "")),
                   rec.get("toolchain", ""))
     err.print(t)
     t = Table("file", "sha256", "size")
     for rel, rec in m["files"].items():
-        t.add_row(rel, rec["sha256"][:16] + "…", str(rec["size"]))
+        t.add_row(escape(rel), rec["sha256"][:16] + "…", str(rec["size"]))
     err.print(t)
     err.print(_parity_table(m.get("parity", {})))
     click.echo(json.dumps({"name": m["name"], "files_verified": len(m["files"])}))
@@ -290,10 +292,11 @@ def features(bundle: str, without: str | None, data: str | None, fill: str,
     t = Table("input", "type", "needed", "fallback")
     for r in rows:
         fb = r["fallback"]
-        t.add_row(r["name"], r["kind"] or r["dtype"], "yes" if r["used"] else "[yellow]no[/]",
-                  f"{fb['strategy']} = {fb['value']!r}" if fb else "")
+        t.add_row(escape(r["name"]), r["kind"] or r["dtype"],
+                  "yes" if r["used"] else "[yellow]no[/]",
+                  escape(f"{fb['strategy']} = {fb['value']!r}") if fb else "")
     for name in result["dropped"]:
-        t.add_row(name, "-", "[dim]dropped[/]", "")
+        t.add_row(escape(name), "-", "[dim]dropped[/]", "")
     err.print(t)
     if "without" in result:
         w = result["without"]
@@ -304,8 +307,8 @@ def features(bundle: str, without: str | None, data: str | None, fill: str,
         for key in ("proba_mean_abs_change", "values_mean_abs_change"):
             if key in w:
                 parts.append(f"{key.replace('_', ' ')} {w[key]:.4g}")
-        err.print(f"without {without!r} ({w['fill']['source']}, value {w['fill']['value']!r}): "
-                  + ", ".join(parts))
+        err.print(escape(f"without {without!r} ({w['fill']['source']}, value "
+                         f"{w['fill']['value']!r}): " + ", ".join(parts)))
     click.echo(json.dumps({"needed": result["needed"], "ignored": result["ignored"]}))
 
 
@@ -370,12 +373,12 @@ def drift(bundle: str, data_file: str, as_json: bool, no_report: bool) -> None:
         colour = {"none": "green", "moderate": "yellow", "major": "red"}
         for c in report["columns"]:
             odd = c.get("out_of_range_rate", c.get("unseen_rate"))
-            t.add_row(c["name"], _num(c["psi"]), _num(c["psi_adjusted"]), _num(c["ks"]),
+            t.add_row(escape(c["name"]), _num(c["psi"]), _num(c["psi_adjusted"]), _num(c["ks"]),
                       _num(odd), _num(c["missing_rate"]),
                       f"[{colour.get(c['verdict'], 'white')}]{c['verdict']}[/]")
         err.print(t)
-        err.print(f"verdict: {report['verdict']}"
-                  + (f" ({', '.join(report['drifted'])})" if report["drifted"] else ""))
+        err.print(escape(f"verdict: {report['verdict']}"
+                         + (f" ({', '.join(report['drifted'])})" if report["drifted"] else "")))
     sys.exit(EXIT_CHECK_FAILED if report["verdict"] == "major" else EXIT_OK)
 
 
@@ -408,7 +411,7 @@ def compat(old: str, new: str, as_json: bool) -> None:
     else:
         t = Table("change", "breaking", "detail")
         for f in report["findings"]:
-            t.add_row(f["kind"], "[red]yes[/]" if f["breaking"] else "no", f["detail"])
+            t.add_row(f["kind"], "[red]yes[/]" if f["breaking"] else "no", escape(f["detail"]))
         if report["findings"]:
             err.print(t)
         err.print("[green]compatible[/]: NEW can replace OLD" if report["compatible"] else
@@ -440,13 +443,13 @@ def quickstart(out: str, as_json: bool) -> None:
         _emit_json(summary)
     else:
         t = Table("made", "where", title="staticml quickstart")
-        t.add_row("trained model (skops)", str(res.model_file))
-        t.add_row("bundle (header, C source, .so, manifest)", str(res.bundle))
-        t.add_row("held-out customers", str(res.data_file))
-        t.add_row("C program using the library", str(res.demo))
+        t.add_row("trained model (skops)", escape(str(res.model_file)))
+        t.add_row("bundle (header, C source, .so, manifest)", escape(str(res.bundle)))
+        t.add_row("held-out customers", escape(str(res.data_file)))
+        t.add_row("C program using the library", escape(str(res.demo)))
         err.print(t)
-        err.print(f"Next: [bold]{res.demo} {res.data_file}[/] or "
-                  f"[bold]staticml inspect {res.bundle}[/]")
+        err.print(f"Next: [bold]{escape(f'{res.demo} {res.data_file}')}[/] or "
+                  f"[bold]staticml inspect {escape(str(res.bundle))}[/]")
         click.echo(str(res.bundle))
     if not res.c_matches:
         sys.exit(EXIT_CHECK_FAILED)

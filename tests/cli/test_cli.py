@@ -189,12 +189,23 @@ def test_build_a_lightgbm_text_file_without_python_objects(tmp_path):
                                model.predict_proba(frame[:200]), rtol=0, atol=1e-9)
 
 
-def test_a_malformed_lightgbm_file_is_a_clear_error(tmp_path, files):
-    bad = tmp_path / "model.txt"
-    bad.write_text("tree\nversion=v4\nnum_class=1\n")
+@pytest.mark.parametrize("suffix, content, problem", [
+    (".txt", b"tree\nversion=v4\nnum_class=1\n", "header: label_index is missing"),
+    (".json", b'{"learner": 5}', "learner: has the wrong type (int)"),
+    (".ubj", b"{L\x00\x00\x00\x00\x00\x00\x00\x05lea", "malformed UBJSON at byte 1"),
+])
+def test_a_malformed_vendor_file_names_the_problem_and_the_fix(tmp_path, files, suffix,
+                                                               content, problem):
+    bad = tmp_path / f"model{suffix}"
+    bad.write_bytes(content)
     res = staticml("build", bad, "--sample", files / "sample.csv", "-o", tmp_path / "b")
-    assert res.returncode == 3 and "error:" in res.stderr
+    assert res.returncode == 3 and res.stderr.startswith("error: model"), res.stderr
+    library = "LightGBM" if suffix == ".txt" else "XGBoost"
+    assert problem in res.stderr
+    assert (f"not written by {library}: write it again from the trained model with "
+            f"booster.save_model('model{suffix}')") in res.stderr
     assert not (tmp_path / "b").exists()
+    assert bad.read_bytes() == content
 
 
 @pytest.mark.parametrize("suffix", [".json", ".ubj"])
@@ -216,3 +227,33 @@ def test_build_an_xgboost_model_file(tmp_path, suffix):
     res = staticml("predict", tmp_path / "b", tmp_path / "sample.csv")
     got = pd.read_csv(__import__("io").StringIO(res.stdout))
     assert got["prediction"].tolist() == model.predict(frame[:200]).tolist()
+
+
+def test_names_with_brackets_are_printed_as_written(tmp_path):
+    """Column names, categories and paths reach stderr through rich: its markup must neither
+    eat ``[bold]pro`` nor crash on ``[/b]``, and error messages must show them as written."""
+    from sklearn.compose import make_column_transformer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import OneHotEncoder
+
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({"size[/b]": rng.normal(size=200),
+                          "plan": rng.choice(["[bold]pro", "[red]basic"], 200)})
+    y = (frame["size[/b]"] > 0).astype(int)
+    model = make_pipeline(make_column_transformer((OneHotEncoder(), ["plan"]),
+                                                  remainder="passthrough"),
+                          LogisticRegression()).fit(frame, y)
+    sio.dump(model, tmp_path / "m.skops")
+    frame.to_csv(tmp_path / "s.csv", index=False)
+    bundle = tmp_path / "b[dim]"
+    res = staticml("build", tmp_path / "m.skops", "--sample", tmp_path / "s.csv", "-o", bundle,
+                   "--name", "brackets")
+    assert res.returncode == 0, res.stderr
+    assert f"built {bundle}" in res.stderr, res.stderr
+    res = staticml("inspect", bundle)
+    assert res.returncode == 0, res.stderr
+    assert "size[/b]" in res.stderr and "[bold]pro, [red]basic" in res.stderr, res.stderr
+    frame.drop(columns=["size[/b]"]).to_csv(tmp_path / "bad.csv", index=False)
+    res = staticml("predict", bundle, tmp_path / "bad.csv")
+    assert res.returncode == 3 and "size[/b]" in res.stderr, res.stderr
