@@ -120,12 +120,14 @@ def main() -> None:
 def build(model: str, sample: str, out: str, name: str, target: str, on_violation: str,
           drop_unused: bool, fallbacks: tuple[str, ...], train_data: str | None,
           trust_pickle: bool, model_version: str, as_json: bool) -> None:
-    """Compile MODEL (.skops, or .pkl/.joblib with --trust-pickle) into a bundle.
+    """Compile MODEL into a bundle: .skops, an XGBoost .json/.ubj or LightGBM .txt model file
+    (read without the vendor library), or .pkl/.joblib with --trust-pickle.
 
     \b
     Example:
       staticml build churn.skops --sample train.csv -o dist/churn --name churn
       staticml build churn.skops --sample train.csv -o dist/churn --target all
+      staticml build model.ubj --sample train.parquet -o dist/scorer --name scorer
     """
     from . import api
     from .data.io import read_table
