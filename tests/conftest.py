@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 
 import pytest
@@ -31,3 +32,16 @@ def churn_bundle(churn, tmp_path_factory):
     out = tmp_path_factory.mktemp("bundles") / "churn"
     staticml.build(model, sample=X_train[:300], out=out, name="churn")
     return out
+
+
+@pytest.fixture(scope="session")
+def chromium() -> str:
+    """The browser for the web example and the report; skipped if absent, unless
+    STATICML_REQUIRE_RUNNERS is set (CI), which makes its absence a failure."""
+    found = (os.environ.get("STATICML_CHROMIUM") or shutil.which("chromium")
+             or shutil.which("chromium-browser") or shutil.which("google-chrome"))
+    if found:
+        return found
+    if os.environ.get("STATICML_REQUIRE_RUNNERS", "") not in ("", "0"):
+        pytest.fail("chromium not found, and STATICML_REQUIRE_RUNNERS is set")
+    pytest.skip("needs chromium")

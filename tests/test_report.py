@@ -19,7 +19,6 @@ import importlib.util
 import json
 import os
 import re
-import shutil
 import struct
 import subprocess
 import sys
@@ -413,17 +412,6 @@ CHART_COLORS = {
     "strip": [svg.KIND_COLORS["proba"]],
 }
 WINDOW = (1280, 2000)
-
-
-@pytest.fixture(scope="session")
-def chromium() -> str:
-    found = (os.environ.get("STATICML_CHROMIUM") or shutil.which("chromium")
-             or shutil.which("chromium-browser") or shutil.which("google-chrome"))
-    if found:
-        return found
-    if os.environ.get("STATICML_REQUIRE_RUNNERS"):
-        pytest.fail("chromium not found, and STATICML_REQUIRE_RUNNERS is set")
-    pytest.skip("needs chromium")
 
 
 class _QuietHandler(SimpleHTTPRequestHandler):

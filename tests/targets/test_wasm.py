@@ -15,7 +15,6 @@ from __future__ import annotations
 import functools
 import html
 import json
-import os
 import re
 import shutil
 import subprocess
@@ -39,31 +38,20 @@ from staticml.runtime.wasm import WasmEngine
 from staticml.toolchain.wasm import EXPORTED_FUNCTIONS, build_wasm, stack_size_for
 from staticml.verification.runner import rows_for_check
 
+from .runners import unavailable
 from .zoo import ZOO
 
 pytestmark = pytest.mark.cross
 ROOT = Path(__file__).resolve().parents[2]
 
 
-# -- runners ------------------------------------------------------------------------------
-def _require(tool: str, path: str | None) -> str:
-    if path:
-        return path
-    if os.environ.get("STATICML_REQUIRE_RUNNERS"):
-        pytest.fail(f"{tool} not found, and STATICML_REQUIRE_RUNNERS is set")
-    pytest.skip(f"needs {tool}")
-
-
+# -- runners (chromium: tests/conftest.py) -----------------------------------------------
 @pytest.fixture(scope="session")
 def node() -> str:
-    return _require("node", find_node())
-
-
-@pytest.fixture(scope="session")
-def chromium() -> str:
-    found = (os.environ.get("STATICML_CHROMIUM") or shutil.which("chromium")
-             or shutil.which("chromium-browser") or shutil.which("google-chrome"))
-    return _require("chromium", found)
+    found = find_node()
+    if not found:
+        unavailable("needs node")
+    return found
 
 
 # -- bundles ------------------------------------------------------------------------------
