@@ -347,6 +347,36 @@ def test_parity(case, tmp_path, record_property):
 
 
 # -------------------------------------------------------------------- focused checks
+@pytest.mark.parametrize("target", ["binary", "multi", "real"])
+def test_xgboost_after_preprocessing_in_a_pipeline(target, tmp_path):
+    """The last step of a pipeline gets XGBoost's float32 tolerance too: with scikit-learn's
+    1e-9 the build refused every XGBoost classifier behind a ColumnTransformer."""
+    from sklearn.compose import make_column_transformer
+    from sklearn.impute import SimpleImputer
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import OneHotEncoder
+
+    X, targets = _numeric(SEED + 7)
+    rng = np.random.default_rng(SEED + 7)
+    frame = pd.DataFrame(X, columns=[f"x{i}" for i in range(X.shape[1])])
+    frame["city"] = rng.choice(["oslo", "rome", "lima", None], len(frame))
+    y = targets[target]
+    est = (xgb.XGBRegressor if target == "real" else xgb.XGBClassifier)(
+        n_estimators=30, max_depth=4, n_jobs=1, random_state=0)
+    model = make_pipeline(
+        make_column_transformer(
+            (make_pipeline(SimpleImputer(strategy="most_frequent"),
+                           OneHotEncoder(handle_unknown="ignore")), ["city"]),
+            remainder="passthrough"),  # numbers reach XGBoost with their NaN
+        est).fit(frame[:N_TRAIN], y[:N_TRAIN])
+    art = staticml.build(model, frame[:N_SAMPLE], out=tmp_path / "p", name="p")
+    _passed(art)
+    test = frame[N_TRAIN:].copy()
+    test.loc[test.index[:10], "city"] = "paris"  # unseen: the encoder ignores it
+    _assert_outputs(art, model, test, "pipeline")
+    assert staticml.verify(tmp_path / "p", model, test)["passed"]
+
+
 def test_early_stopping_uses_best_iteration():
     model, _, X_test = fitted("clf_binary_early_stopping")
     parsed = fx.from_estimator(model)

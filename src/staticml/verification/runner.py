@@ -87,16 +87,21 @@ def reference_for(model: Any, graph: Graph, rows: Any, labels: list[str] | None 
     The original model is the reference when it can run here. Models parsed from files
     (XGBoost/LightGBM) offer ``reference_model()``, the vendor library's own object, or None
     when that library is not installed: then the IR interpreter is the reference. XGBoost
-    computes its outputs in float32, so its tolerance scales with float32 rounding.
+    computes its outputs in float32, so its tolerance scales with float32 rounding, alone or
+    as a pipeline's last step (the pipeline then runs as the user runs it: its XGBoost step
+    sees the preprocessed numbers, which need none of ``parity_model``'s re-coding).
     """
     from ..frontends import xgboost as xgb_frontend
 
-    xgb = xgb_frontend.is_xgboost(model)
+    final = model
+    while isinstance(getattr(final, "steps", None), list) and final.steps:
+        final = final.steps[-1][1]
+    xgb = xgb_frontend.is_xgboost(final)
     factory = getattr(model, "reference_model", None)
     if callable(factory):
         ref_model = factory()
     else:
-        ref_model = xgb_frontend.parity_model(model) if xgb else model
+        ref_model = xgb_frontend.parity_model(model) if xgb and final is model else model
     if ref_model is None:
         return (reference_from_ir(graph, rows), "ir (the model's library is not installed)",
                 parity.TOLERANCE)
