@@ -166,6 +166,34 @@ def test_hgb_categorical_features_and_unknown_categories(tmp_path):
     assert np.abs(art.predict_proba(test) - model.predict_proba(test)).max() <= TOL
 
 
+@pytest.mark.parametrize("early_stopping", [False, True], ids=["all-iterations", "early-stop"])
+def test_hgb_encodes_string_categories_from_the_dtype(early_stopping, tmp_path):
+    """categorical_features='from_dtype' (scikit-learn's default) on a pandas category of
+    strings: HGB's own OrdinalEncoder takes that column, so it is not a string column
+    "without an encoder" (the build refused it) and its probes hold a training category."""
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    rng = np.random.default_rng(6)
+    cats = ["basic", "plus", "pro", "team"]
+    k = rng.integers(0, 4, 3000)
+    df = pd.DataFrame({"x": rng.normal(size=3000),
+                       "plan": pd.Categorical([cats[i] for i in k], categories=cats)})
+    df.loc[rng.random(3000) < 0.05, "x"] = np.nan
+    df.loc[rng.random(3000) < 0.05, "plan"] = np.nan
+    y = ((k == 2) ^ (df.x.fillna(0) > 0)).astype(int)
+    model = HistGradientBoostingClassifier(max_iter=40, early_stopping=early_stopping,
+                                           random_state=0).fit(df[:2000], y[:2000])
+    assert model.is_categorical_.tolist() == [False, True]
+    art = staticml.build(model, df[:300], tmp_path / "h", name="h")
+    test = df[2000:].copy()
+    test["plan"] = test["plan"].cat.add_categories(["gold"])
+    test.loc[test.index[:20], "plan"] = "gold"  # unseen: HGB treats it as missing
+    test.loc[test.index[20:40], "x"] = np.inf
+    for rows in (test, test.astype({"plan": object})):  # category dtype, or plain strings
+        assert np.array_equal(art.predict(rows), model.predict(rows))
+        assert np.abs(art.predict_proba(rows) - model.predict_proba(rows)).max() <= TOL
+
+
 def test_interpreter_agrees_with_sklearn_exactly():
     X, y, X_test = _data("reg")
     model = GradientBoostingRegressor(n_estimators=30, random_state=0).fit(

@@ -26,17 +26,21 @@ from .linear import classes_of
 
 
 def _accepts(est: Any, value: float, column: int | None = None) -> bool:
-    """Does ``est.predict`` accept ``value`` (in one column, or all)? Its own checks decide."""
+    """Does ``est.predict`` accept ``value`` (in one column, or all)? Its own checks decide.
+
+    Columns HistGradientBoosting encodes itself hold a training category in the probe row
+    (a float there would fail on the category's type, not on the value being probed)."""
     n = int(est.n_features_in_)
-    row = np.full((1, n), value) if column is None else np.zeros((1, n))
-    if column is not None:
-        row[0, column] = value
-    X: Any = row
+    row: list[Any] = [value if column in (None, j) else 0.0 for j in range(n)]
+    for j, category in _own_encoder_columns(est).items():
+        row[j] = category
     names = getattr(est, "feature_names_in_", None)
     if names is not None:
         import pandas as pd
 
-        X = pd.DataFrame(row, columns=list(names))
+        X: Any = pd.DataFrame([row], columns=list(names))
+    else:
+        X = np.asarray([row], dtype=np.float64)
     from joblib import parallel_config
 
     try:
@@ -48,15 +52,38 @@ def _accepts(est: Any, value: float, column: int | None = None) -> bool:
         return False
 
 
+def _own_encoder_columns(est: Any) -> dict[int, Any]:
+    """Input columns HistGradientBoosting's own OrdinalEncoder takes, each with its first
+    training category (``categorical_features`` from pandas category dtypes or names)."""
+    pre = getattr(est, "_preprocessor", None)
+    if pre is None:
+        return {}
+    for name, trans, columns in pre.transformers_:
+        if name == "encoder":
+            return dict(zip(_column_indices(columns), (c[0] for c in trans.categories_)))
+    return {}
+
+
+def _column_indices(columns: Any) -> list[int]:
+    columns = np.asarray(columns)
+    return ([i for i, keep in enumerate(columns) if keep] if columns.dtype == bool
+            else [int(c) for c in columns])
+
+
 def _validation(est: Any, b: Builder, src: Slots, float32: bool) -> None:
-    """Reproduce the estimator's input checks, probing them rather than assuming them."""
-    require_numeric(b, src, est)
+    """Reproduce the estimator's input checks, probing them rather than assuming them.
+
+    Columns the estimator encodes itself (HistGradientBoosting's categories) are left to
+    that encoder's lowering, which has its own rules for strings, NaN and unseen values."""
+    own = _own_encoder_columns(est)
+    numeric = [(j, s) for j, s in enumerate(src) if j not in own]
+    require_numeric(b, tuple(s for _, s in numeric), est)
     groups: dict[tuple[bool, bool], list[int]] = {}
     for value_ok in ((_accepts(est, np.nan), _accepts(est, np.inf)),):
         if all(value_ok):
-            groups[value_ok] = list(src)
+            groups[value_ok] = [s for _, s in numeric]
         else:
-            for j, s in enumerate(src):
+            for j, s in numeric:
                 key = (_accepts(est, np.nan, j), _accepts(est, np.inf, j))
                 groups.setdefault(key, []).append(s)
     for (allow_nan, allow_inf), slots in groups.items():
@@ -164,9 +191,7 @@ def _hgb_inputs(est: Any, b: Builder, src: Slots) -> Slots:
         return src
     out: list[int] = []
     for name, trans, columns in pre.transformers_:
-        idx = [i for i, keep in enumerate(np.asarray(columns)) if keep] \
-            if np.asarray(columns).dtype == bool else [int(c) for c in columns]
-        sel = tuple(src[i] for i in idx)
+        sel = tuple(src[i] for i in _column_indices(columns))
         if name == "encoder":
             out.extend(lower_transform(trans, b, sel))
         elif trans == "drop" or not sel:
