@@ -147,3 +147,29 @@ def test_numbers_of_other_types_are_taken_the_same_way_in_every_form(strict):
             assert e.value.column == "x"
         with pytest.raises(InputError, match=f"column 'x'.*{match}"):
             art.predict_one({"x": value, "color": rows[0, 1]})
+
+
+@pytest.mark.parametrize("n", [3, 200], ids=["value-loop", "arrow-path"])
+def test_values_no_model_takes_are_refused_at_every_batch_size(strict, n):
+    """Bytes in a string column (Arrow would decode b'red' to 'red'; scikit-learn never
+    matches them), complex numbers (numpy's float() drops the imaginary part with a warning)
+    and a column given twice are refused whether the batch takes the per-value loop or the
+    vectorized path (over 64 rows)."""
+    model, X, art = strict
+    rows = pd.concat([X] * 2, ignore_index=True)[:n]
+    raw = rows.copy()
+    raw["color"] = pd.Series([c.encode() for c in rows["color"]], dtype=object)
+    with pytest.raises(InputError, match=r"column 'color' must hold strings but holds b'"):
+        art.predict(raw)
+    cplx = rows.copy()
+    cplx["x"] = rows["x"] + 1j
+    with pytest.raises(InputError, match=r"column 'x' must be numeric .*complex"):
+        art.predict(cplx)
+    twice = pd.concat([rows, rows[["x"]]], axis=1)
+    with pytest.raises(InputError, match=r"\['x'\] appear more than once"):
+        art.predict(twice)
+    # a lone surrogate is a string no training category equals: unknown, at every size
+    odd = rows.copy()
+    odd["color"] = pd.Series(["\ud800"] * n, dtype=object)
+    with pytest.raises(InputError, match="column 'color'.*not seen in training"):
+        art.predict(odd)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import platform
 import re
 import shutil
@@ -22,7 +23,7 @@ from .backends.c.render import ABI_VERSION, render
 from .bundle import files as bf
 from .bundle import manifest as mf
 from .data.schema import infer_inputs
-from .errors import ArtifactError, BuildError, ParityError, StaticMLError
+from .errors import ArtifactError, BuildError, InputError, ParityError, StaticMLError
 from .frontends import lower
 from .frontends.loading import describe_model, load_model_file, model_sha256
 from .ir import serialize
@@ -430,6 +431,17 @@ def data_verify(path: str | Path, data: Any) -> dict:
 __all__ = ["build", "load", "verify", "drift", "data_verify", "StaticMLError"]
 
 
+def _same_file(a: str | Path, b: str | Path) -> bool:
+    """Same path after symlinks, or the same inode (a hard link)."""
+    a, b = Path(a), Path(b)
+    if a.resolve() == b.resolve():
+        return True
+    try:
+        return os.path.samefile(a, b)
+    except OSError:  # one of them does not exist yet
+        return False
+
+
 def predict_file(path: str | Path, data: str | Path, out: str | Path | None = None,
                  proba: bool = False, target: str = "native", stream: Any = None,
                  progress: Callable[[int], None] | None = None) -> int:
@@ -446,6 +458,9 @@ def predict_file(path: str | Path, data: str | Path, out: str | Path | None = No
     art = load(path, target=target)
     if proba and art._proba is None:
         raise BuildError("this model has no predict_proba; drop --proba")
+    if out is not None and _same_file(out, data):
+        raise InputError(f"the output {out} is the input file: writing the predictions would "
+                         "replace the data; choose another output path")
     writer = TableWriter(out, stream=stream)
     total = 0
     try:

@@ -21,7 +21,7 @@ from . import __version__
 from .errors import (ArtifactError, InputError, ParityError, StaticMLError, ToolchainError,
                      UnsupportedModelError)
 
-err = Console(stderr=True, highlight=False)
+err = Console(stderr=True, highlight=False, emoji=False)  # ":abc:" in a value is text
 
 EXIT_OK, EXIT_CHECK_FAILED, EXIT_USAGE, EXIT_BAD_INPUT, EXIT_TOOLCHAIN = 0, 1, 2, 3, 4
 

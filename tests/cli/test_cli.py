@@ -112,6 +112,31 @@ def test_predict_failure_keeps_the_existing_output_file(built, files, tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.csv", "pred.csv"]
 
 
+def test_predict_refuses_to_write_over_its_input(built, files, tmp_path):
+    bundle, _ = built
+    data = tmp_path / "customers.csv"
+    data.write_bytes((files / "test.csv").read_bytes())
+    (tmp_path / "link.csv").hardlink_to(data)
+    for out in (data, tmp_path / "." / "customers.csv", tmp_path / "link.csv"):
+        res = staticml("predict", bundle, data, "-o", out)
+        assert res.returncode == 3 and "is the input file" in res.stderr, res.stderr
+    assert data.read_bytes() == (files / "test.csv").read_bytes()
+
+
+@pytest.mark.parametrize("rows, problem", [
+    ("header", "the data has no rows"),
+    ("no-tenure", "missing column(s) ['tenure_months']"),
+])
+def test_verify_names_what_is_wrong_with_the_data(built, files, tmp_path, rows, problem):
+    bundle, _ = built
+    data = pd.read_csv(files / "test.csv")
+    data = data[:0] if rows == "header" else data.drop(columns=["tenure_months"])
+    data.to_csv(tmp_path / "d.csv", index=False)
+    res = staticml("verify", bundle, "--model", files / "model.skops", "--data", tmp_path / "d.csv")
+    assert res.returncode == 3 and res.stderr.startswith("error: ") and problem in res.stderr, \
+        res.stderr
+
+
 def test_verify_passes_and_fails_with_exit_codes(built, files, churn, tmp_path):
     bundle, _ = built
     res = staticml("verify", bundle, "--model", files / "model.skops", "--data",
@@ -231,7 +256,8 @@ def test_build_an_xgboost_model_file(tmp_path, suffix):
 
 def test_names_with_brackets_are_printed_as_written(tmp_path):
     """Column names, categories and paths reach stderr through rich: its markup must neither
-    eat ``[bold]pro`` nor crash on ``[/b]``, and error messages must show them as written."""
+    eat ``[bold]pro`` nor crash on ``[/b]``, ``:smile:`` is not an emoji, and error messages
+    show them as written."""
     from sklearn.compose import make_column_transformer
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import make_pipeline
@@ -239,7 +265,7 @@ def test_names_with_brackets_are_printed_as_written(tmp_path):
 
     rng = np.random.default_rng(0)
     frame = pd.DataFrame({"size[/b]": rng.normal(size=200),
-                          "plan": rng.choice(["[bold]pro", "[red]basic"], 200)})
+                          "plan": rng.choice(["[bold]pro", ":smile:"], 200)})
     y = (frame["size[/b]"] > 0).astype(int)
     model = make_pipeline(make_column_transformer((OneHotEncoder(), ["plan"]),
                                                   remainder="passthrough"),
@@ -253,7 +279,7 @@ def test_names_with_brackets_are_printed_as_written(tmp_path):
     assert f"built {bundle}" in res.stderr, res.stderr
     res = staticml("inspect", bundle)
     assert res.returncode == 0, res.stderr
-    assert "size[/b]" in res.stderr and "[bold]pro, [red]basic" in res.stderr, res.stderr
+    assert "size[/b]" in res.stderr and ":smile:, [bold]pro" in res.stderr, res.stderr
     frame.drop(columns=["size[/b]"]).to_csv(tmp_path / "bad.csv", index=False)
     res = staticml("predict", bundle, tmp_path / "bad.csv")
     assert res.returncode == 3 and "size[/b]" in res.stderr, res.stderr

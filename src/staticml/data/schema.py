@@ -237,6 +237,11 @@ class RowEncoder:
                 pass  # a non-numeric value: the per-column path names it
             else:
                 return arr if in_order else arr[:, positions]
+        if index is None:  # labels repeat: a model column twice is ambiguous
+            dup = [c for c in self.names if cols.count(c) > 1]
+            if dup:
+                raise InputError(f"column(s) {dup} appear more than once in the input; keep "
+                                 "one of each", column=dup[0])
         values = self.frame_row_values(df) if len(df) == 1 else None
         if values is not None:  # one row: value by value, not a numpy pass per column
             return self._encode_row(values)[None, :]
@@ -276,10 +281,21 @@ class RowEncoder:
         import pyarrow as pa
         import pyarrow.compute as pc
 
+        from pandas.api.types import infer_dtype
+
+        bad = None
+        if infer_dtype(values, skipna=True) not in ("string", "empty", "categorical"):
+            # Arrow would decode bytes as UTF-8 (b'rome' -> 'rome'), which scikit-learn never
+            # does: anything but strings and missing values is refused, as by ``_code``.
+            bad = next((v for v in values if not (isinstance(v, str) or _is_na(v))), None)
         try:
             arr = pa.array(values, type=pa.string(), from_pandas=True)
+        except UnicodeEncodeError:  # a lone surrogate: not a training category
+            table = self.codes[i]
+            return np.array([self._code(i, table, v) for v in values], dtype=np.float64)
         except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError):
             bad = next(v for v in values if not (isinstance(v, str) or _is_na(v)))
+        if bad is not None:
             raise InputError(
                 f"column {self.inputs[i].name!r} must hold strings but holds {bad!r} "
                 f"({type(bad).__name__}); pass it as a string (or None for missing)",
@@ -356,12 +372,13 @@ def _same_labels(a: Any, b: Any) -> bool:
 
 def _number(column: str, v: Any) -> float:
     """One value of a numeric column as a float64: a number (anything ``float()`` takes
-    except strings: "3.5" is refused, not parsed) or NaN for None/NaN/NA; else an
+    except strings, "3.5" is refused, not parsed, and complex numbers, whose imaginary part
+    numpy's ``float()`` drops with only a warning) or NaN for None/NaN/NA; else an
     InputError naming the column. The batch and the one-row paths share it, so a value is
     accepted or refused the same way in both."""
     if _is_na(v):
         return np.nan
-    if not isinstance(v, (str, bytes, np.str_, np.bytes_)):
+    if not isinstance(v, (str, bytes, np.str_, np.bytes_, complex, np.complexfloating)):
         try:
             return float(v)
         except (TypeError, ValueError):

@@ -52,6 +52,8 @@ def _safe_call(fn: Callable[[Any], np.ndarray], X: Any, n: int,
     chunks: list[tuple[np.ndarray, np.ndarray]] = []
 
     def go(idx: np.ndarray) -> None:
+        if not len(idx):
+            return
         try:
             chunks.append((idx, _call(fn, _take(X, idx))))
         except Exception:

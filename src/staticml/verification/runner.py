@@ -7,6 +7,7 @@ from typing import Any
 import numpy as np
 
 from ..data.schema import RowEncoder
+from ..errors import InputError
 from ..ir import interpret
 from ..ir.graph import Graph
 from ..ir.layout import output_layout
@@ -42,6 +43,7 @@ def rows_for_check(graph: Graph, sample: Any) -> tuple[Any, list[str]]:
     takes float64 and computes in double, while scikit-learn computes some models in float32
     when given float32 input (outputs ~1e-7 apart). The check compares both on the same
     numbers as float64; docs/numerics.md says so."""
+    _check_shape(graph, sample)
     sample = _widen_floats(sample)
     probes, probe_labels = probe_frame(graph, sample)
     labels = [f"sample row {i}" for i in range(len(sample))] + [f"probe {p}" for p in probe_labels]
@@ -56,6 +58,27 @@ def rows_for_check(graph: Graph, sample: Any) -> tuple[Any, list[str]]:
             arr = arr.astype(object)
         rows = np.concatenate([arr, probes.astype(arr.dtype) if arr.dtype.kind == "O" else probes])
     return rows, labels
+
+
+def _check_shape(graph: Graph, sample: Any) -> None:
+    """Rows to check must have rows and the model's columns; say which are missing."""
+    names = [c.name for c in graph.inputs]
+    if hasattr(sample, "columns"):
+        cols = [str(c) for c in sample.columns]
+        dup = sorted({c for c in cols if cols.count(c) > 1})
+        if dup:
+            raise InputError(f"the data repeats column(s) {dup}; keep one of each")
+        missing = [n for n in names if n not in set(cols)]
+        if missing:
+            raise InputError(f"the data is missing column(s) {missing}; the model needs "
+                             f"{names}")
+    else:
+        shape = np.shape(sample)
+        if len(shape) != 2 or shape[1] != len(names):
+            raise InputError(f"expected rows of {len(names)} values ({', '.join(names)}), "
+                             f"got an array of shape {shape}")
+    if not len(sample):
+        raise InputError("the data has no rows; parity needs rows to compare")
 
 
 def _widen_floats(sample: Any) -> Any:
