@@ -92,6 +92,18 @@ def test_unsupported_estimator_names_it_lists_supported_and_writes_nothing(tmp_p
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.parametrize("fitted", ["none", "first-step-only"])
+def test_an_unfitted_model_is_named_not_a_traceback(tmp_path, fitted):
+    from sklearn.linear_model import LogisticRegression
+
+    X = np.random.default_rng(0).normal(size=(50, 3))
+    scaler = StandardScaler().fit(X) if fitted == "first-step-only" else StandardScaler()
+    model = make_pipeline(scaler, LogisticRegression())
+    with pytest.raises(UnsupportedModelError, match=r"is not fitted: call fit\(\)"):
+        staticml.build(model, X, tmp_path / "m")
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_a_directory_with_user_files_is_never_replaced(tmp_path, churn):
     model, X_train, _, _ = churn
     out = tmp_path / "mine"

@@ -173,3 +173,13 @@ def test_values_no_model_takes_are_refused_at_every_batch_size(strict, n):
     odd["color"] = pd.Series(["\ud800"] * n, dtype=object)
     with pytest.raises(InputError, match="column 'color'.*not seen in training"):
         art.predict(odd)
+
+
+def test_one_row_must_be_a_mapping(strict):
+    model, X, art = strict
+    assert art.predict_one(X.iloc[3]) == art.predict_one(X.iloc[3].to_dict()) \
+        == model.predict(X[3:4])[0]  # a Series is a row too
+    for bad, hint in [([0.1, "red"], r"predict\(\[\[...\]\]\)"), (None, "NoneType"),
+                      ("red", "str"), (X[:2], r"predict\(df\)")]:
+        with pytest.raises(InputError, match=f"one row is a mapping.*{hint}"):
+            art.predict_one(bad)

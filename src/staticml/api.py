@@ -411,6 +411,9 @@ def drift(path: str | Path, data: Any, write_report: bool = True) -> dict:
     if not isinstance(data, (str, Path)) and not hasattr(data, "columns"):
         data = art.encode(data)
     report = compute(prof, data)
+    if report["rows"] == 0:  # "no drift" would be a verdict about nothing
+        raise InputError("the data has no rows: there is nothing to compare with the "
+                         "training data")
     if write_report:
         write(art.root, art.manifest, report)
     return report

@@ -137,6 +137,22 @@ def test_verify_names_what_is_wrong_with_the_data(built, files, tmp_path, rows, 
         res.stderr
 
 
+def test_drift_of_no_rows_is_an_error_not_a_verdict(built, files, tmp_path):
+    bundle, _ = built
+    pd.read_csv(files / "test.csv")[:0].to_csv(tmp_path / "none.csv", index=False)
+    res = staticml("drift", bundle, tmp_path / "none.csv")
+    assert res.returncode == 3 and "the data has no rows" in res.stderr, res.stderr
+
+
+def test_a_joblib_dump_saved_as_pkl_loads_with_trust(files, churn, tmp_path):
+    import joblib
+
+    joblib.dump(churn[0], tmp_path / "model.pkl")
+    res = staticml("build", tmp_path / "model.pkl", "--trust-pickle", "--sample",
+                   files / "sample.csv", "-o", tmp_path / "b")
+    assert res.returncode == 0, res.stderr
+
+
 def test_verify_passes_and_fails_with_exit_codes(built, files, churn, tmp_path):
     bundle, _ = built
     res = staticml("verify", bundle, "--model", files / "model.skops", "--data",

@@ -336,6 +336,11 @@ class RowEncoder:
                     return out
                 if dt.kind in "fiub" and out.shape == (self.n,):  # not str, None, ...
                     return out.astype(np.float64)
+        if not isinstance(row, Mapping) and not _is_series(row):
+            hint = ("use predict(df) for a DataFrame" if _is_pandas(row) else
+                    "pass {column: value}, or use predict([[...]]) for values in column order")
+            raise InputError(f"one row is a mapping of column names to values, not "
+                             f"{type(row).__name__}; {hint}")
         values = []
         for col in self.inputs:
             try:
@@ -368,6 +373,10 @@ def _same_labels(a: Any, b: Any) -> bool:
         return type(a) is type(b) and len(a) == len(b) and bool(a.equals(b))
     except (TypeError, ValueError, AttributeError):
         return False
+
+
+def _is_series(x: Any) -> bool:
+    return type(x).__module__.startswith("pandas") and type(x).__name__ == "Series"
 
 
 def _number(column: str, v: Any) -> float:

@@ -48,12 +48,10 @@ def load_model_file(path: str | Path, trust_pickle: bool = False) -> tuple[Any, 
                 f"{path.name} is a pickle: loading it runs arbitrary code. Pass --trust-pickle "
                 "(trust_pickle=True) if you trust its origin, or save the model with "
                 "skops.io.dump(model, 'model.skops') instead")
-        try:
-            if suffix == ".joblib":
-                import joblib
+        try:  # joblib reads plain pickles and its own (often saved as .pkl too)
+            import joblib
 
-                return joblib.load(path), info
-            return pickle.loads(data), info
+            return joblib.load(path), info
         except Exception as exc:  # unpickling can fail in many ways
             raise UnsupportedModelError(f"{path.name} is not a loadable pickle: {exc}") from None
     if suffix in _RESAVE:

@@ -53,7 +53,24 @@ def lookup(obj: Any) -> Entry:
             f"{type(obj).__name__} ({type(obj).__module__}) is not supported by staticml. "
             f"Supported: {names}."
         )
+    _require_fitted(obj)
     return entry
+
+
+def _require_fitted(obj: Any) -> None:
+    """An unfitted scikit-learn step fails in its converter on a missing ``coef_``; say so
+    first, in scikit-learn's own terms."""
+    if not type(obj).__module__.startswith("sklearn."):
+        return
+    from sklearn.exceptions import NotFittedError
+    from sklearn.utils.validation import check_is_fitted
+
+    try:
+        check_is_fitted(obj)
+    except NotFittedError:
+        raise UnsupportedModelError(
+            f"{type(obj).__name__} is not fitted: call fit() on the model (the whole "
+            "pipeline) before building it") from None
 
 
 def lower_transform(obj: Any, b: Builder, src: Slots) -> Slots:
