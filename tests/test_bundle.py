@@ -1,6 +1,7 @@
 """The bundle is trusted only as far as its hashes: tampering, corruption and paths."""
 
 import json
+import re
 import shutil
 
 import numpy as np
@@ -67,6 +68,41 @@ def test_a_corrupted_manifest_is_a_clear_error(bundle_copy):
         staticml.load(bundle_copy)
 
 
+def _swap_first_two(items: list) -> list:
+    return [items[1], items[0], *items[2:]]
+
+
+# Edits to manifest.json alone (every file still matches its hash): each changes what the
+# Python side would do with the library's numbers, so loading must refuse it.
+MANIFEST_EDITS = {
+    "classes-swapped": (lambda m: m["outputs"].update(classes=m["outputs"]["classes"][::-1]),
+                        "in outputs"),
+    "more-outputs": (lambda m: m["outputs"].update(n_outputs=m["outputs"]["n_outputs"] + 5),
+                     "in outputs"),
+    "inputs-reordered": (lambda m: m.update(inputs=_swap_first_two(m["inputs"])), "in inputs"),
+    "vocabulary-reordered": (
+        lambda m: next(c for c in m["inputs"] if c["dtype"] == "string")["vocabulary"].reverse(),
+        "in inputs"),
+    "task": (lambda m: m.update(task="regression"), "in task"),
+    "policy": (lambda m: m["contract"].update(on_violation="error"), "contract.on_violation"),
+    "library-unlisted": (lambda m: m["files"].pop(m["targets"][HOST]["path"]),
+                         "does not list lib/"),
+    "files-emptied": (lambda m: m.update(files={}), "does not list include/churn.h"),
+    "inputs-removed": (lambda m: m.pop("inputs"), "is damaged: inputs"),
+    "outputs-null": (lambda m: m.update(outputs=None), "is damaged: outputs"),
+}
+
+
+@pytest.mark.parametrize("edit", list(MANIFEST_EDITS))
+def test_an_edited_manifest_is_refused(bundle_copy, edit):
+    change, match = MANIFEST_EDITS[edit]
+    m = json.loads((bundle_copy / "manifest.json").read_text())
+    change(m)
+    (bundle_copy / "manifest.json").write_text(json.dumps(m))
+    with pytest.raises(ArtifactError, match=re.escape(match)):
+        staticml.load(bundle_copy)
+
+
 def test_manifest_paths_cannot_leave_the_bundle(bundle_copy):
     m = json.loads((bundle_copy / "manifest.json").read_text())
     m["files"]["../../etc/passwd"] = {"sha256": "0" * 64, "size": 1}
@@ -94,8 +130,6 @@ def test_unsupported_estimator_names_it_lists_supported_and_writes_nothing(tmp_p
 
 @pytest.mark.parametrize("fitted", ["none", "first-step-only"])
 def test_an_unfitted_model_is_named_not_a_traceback(tmp_path, fitted):
-    from sklearn.linear_model import LogisticRegression
-
     X = np.random.default_rng(0).normal(size=(50, 3))
     scaler = StandardScaler().fit(X) if fitted == "first-step-only" else StandardScaler()
     model = make_pipeline(scaler, LogisticRegression())

@@ -246,8 +246,11 @@ def _build_into(root: Path, model: Any, source: dict, iface: _Interface, sample:
         _contract_from_profile(inputs, prof)
     schema_hash = _schema_hash(inputs)
     contract = Contract.from_records(inputs, on_violation)
+    # The library carries its own contract (inputs and outputs): loading compares the
+    # manifest with it, so an edited manifest cannot re-map inputs or relabel classes.
     schema_json = json.dumps({"name": name, "inputs": inputs, "schema_sha256": schema_hash,
-                              "on_violation": on_violation},
+                              "on_violation": on_violation, "task": graph.task,
+                              "outputs": _outputs_record(graph)},
                              separators=(",", ":"), allow_nan=False)
     version_json = json.dumps({"staticml": __version__, "model_version": model_version,
                                "model_sha256": source["sha256"], "abi_version": ABI_VERSION,

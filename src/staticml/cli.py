@@ -211,7 +211,8 @@ def verify(bundle: str, model: str, data: str, trust_pickle: bool, as_json: bool
 def inspect(bundle: str, as_json: bool) -> None:
     """Show a bundle's schema, outputs, targets, file hashes and parity.
 
-    Verifies every file hash first.
+    Verifies every file hash first, and that this platform's library (if the bundle has
+    one) was built with the manifest's inputs and outputs.
 
     \b
     Example:
@@ -219,8 +220,15 @@ def inspect(bundle: str, as_json: bool) -> None:
     """
     from .bundle import manifest as mf
 
+    from .toolchain.compilers import native_platform
+
     m = _run(mf.read, Path(bundle))
     _run(mf.verify_files, Path(bundle), m)
+    plat = native_platform()
+    if any(t == plat or rec.get("platform") == plat for t, rec in m["targets"].items()):
+        from . import api
+
+        _run(api.load, bundle)  # compares the manifest with the library's own schema
     if as_json:
         _emit_json(m)
         return

@@ -169,11 +169,12 @@ class Artifact:
         try:
             lib = NativeLibrary(path, manifest["name"], len(manifest["inputs"]),
                                 out["n_outputs"], threads=threads)
-        except OSError as exc:
+        except (OSError, AttributeError) as exc:  # AttributeError: a symbol is missing
             raise ArtifactError(f"cannot load {rec['path']}: {exc}") from None
         if lib.abi_version != manifest.get("abi_version"):
             raise ArtifactError(f"{rec['path']} has ABI version {lib.abi_version}, the manifest "
                                 f"says {manifest.get('abi_version')}; rebuild the bundle")
+        mf.check_against_library(manifest, lib.schema_json, rec["path"])
         # The one-row accelerator is built (first time on this machine) or imported now,
         # while the application starts, not during its first request.
         accel.module()
