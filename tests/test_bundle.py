@@ -170,6 +170,21 @@ def test_rebuilding_replaces_a_bundle_atomically(bundle_copy, churn):
     assert [c.name for c in art.inputs] == ["tenure_months", "monthly_charges"]
 
 
+def test_a_bundle_rebuilt_in_place_loads_the_new_model(tmp_path):
+    """The dynamic loader returns the library first loaded from a path; a notebook that
+    rebuilds a bundle in place and loads it again must get the new model, not the old one."""
+    rng = np.random.default_rng(7)
+    X = rng.normal(size=(200, 3))
+    first = LogisticRegression().fit(X, (X[:, 0] > 0).astype(int))
+    second = LogisticRegression().fit(X, (X[:, 1] > 0).astype(int))
+    out = tmp_path / "m"
+    for model in (first, second, first):
+        art = staticml.build(model, X, out, name="m")
+        assert np.array_equal(art.predict(X), model.predict(X))
+        again = staticml.load(out)
+        assert np.abs(again.predict_proba(X) - model.predict_proba(X)).max() <= 1e-9
+
+
 def test_invalid_name_is_refused(tmp_path, churn):
     model, X_train, _, _ = churn
     with pytest.raises(BuildError, match="C identifier"):

@@ -86,6 +86,37 @@ def run_chunked(n: int, threads: int, work: Callable[[int, int], object]) -> lis
     return list(_pool().map(lambda span: work(*span), spans))
 
 
+# Files this process has dlopen()ed, by real path: the dynamic loader hands back the library
+# first loaded from a path (it matches the name and never reopens the file), so a bundle
+# rebuilt in place and loaded again in the same process would run the old model.
+_LOADED: dict[str, tuple[int, int, int, int]] = {}
+_LOADED_LOCK = threading.Lock()
+_ALIASES: list[str] = []  # a private directory for copies, made on first need
+
+
+def loadable_path(path: Path) -> str:
+    """``path``, or a private copy of it when this process loaded a different file there."""
+    import shutil
+    import tempfile
+
+    real = os.path.realpath(path)
+    st = os.stat(real)
+    ident = (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
+    with _LOADED_LOCK:
+        if _LOADED.setdefault(real, ident) == ident:
+            return real
+        if not _ALIASES:
+            import atexit
+
+            _ALIASES.append(tempfile.mkdtemp(prefix="staticml-libs-"))
+            atexit.register(shutil.rmtree, _ALIASES[0], True)
+        alias = Path(_ALIASES[0]) / "-".join(map(str, ident)) / Path(real).name
+        if not alias.exists():
+            alias.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(real, alias)
+        return str(alias)
+
+
 class NativeLibrary:
     """The flat ``NAME_predict_matrix`` entry point of one shared library."""
 
@@ -94,7 +125,7 @@ class NativeLibrary:
         self.path = Path(path)
         self.name = name
         self.threads = default_threads() if threads is None else check_threads(threads)
-        self._lib = ctypes.CDLL(str(self.path))
+        self._lib = ctypes.CDLL(loadable_path(self.path))
         fn = getattr(self._lib, f"{name}_predict_matrix")
         fn.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_void_p, ctypes.c_void_p]
         fn.restype = ctypes.c_int
