@@ -18,6 +18,7 @@ from sklearn.preprocessing import OneHotEncoder
 from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
 
 import staticml
+from staticml.errors import InputError
 from staticml.data.schema import RowEncoder
 from staticml.ir import interpret
 from staticml.bundle.targets import host_target  # noqa: E402
@@ -192,6 +193,40 @@ def test_hgb_encodes_string_categories_from_the_dtype(early_stopping, tmp_path):
     for rows in (test, test.astype({"plan": object})):  # category dtype, or plain strings
         assert np.array_equal(art.predict(rows), model.predict(rows))
         assert np.abs(art.predict_proba(rows) - model.predict_proba(rows)).max() <= TOL
+
+
+# Around float32's top: FLT_MAX, a double just above it that still rounds to it, the last
+# double that does, the first that rounds to inf (ties to even go up), and far beyond.
+F32_EDGE = [float(np.finfo(np.float32).max), 3.4028235e38,
+            float.fromhex("0x1.fffffefffffffp+127"), float.fromhex("0x1.ffffffp+127"), 1e39,
+            1e308]
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")  # scikit-learn's own overflow notes
+def test_values_at_float32s_top_are_taken_or_refused_as_scikit_learn_does(tmp_path):
+    """scikit-learn casts X to float32 and refuses what becomes inf: a double is infinite
+    from 2^128 - 2^103 on, not from FLT_MAX on (staticml refused 3.4028235e38, which
+    scikit-learn takes). IsolationForest takes inf, so it takes all of these."""
+    from sklearn.ensemble import IsolationForest
+
+    rng = np.random.default_rng(8)
+    X = rng.normal(size=(400, 3))
+    tree = DecisionTreeRegressor(max_depth=4, random_state=0).fit(X, X[:, 0] + X[:, 1])
+    iso = IsolationForest(n_estimators=20, random_state=0).fit(X)
+    art_tree = staticml.build(tree, X[:100], tmp_path / "t", name="t")
+    art_iso = staticml.build(iso, X[:100], tmp_path / "i", name="i")
+    for v in F32_EDGE + [-x for x in F32_EDGE]:
+        row = np.array([[v, 0.1, 0.2]])
+        try:
+            want = tree.predict(row)
+        except ValueError:
+            with pytest.raises(InputError, match="infinite value"):
+                art_tree.predict(row)
+            assert abs(v) >= float.fromhex("0x1.ffffffp+127"), v
+        else:
+            assert art_tree.predict(row).tobytes() == want.tobytes(), v
+        assert np.abs(art_iso.score_samples(row) - iso.score_samples(row)).max() <= TOL, v
+        assert art_iso.predict(row).tolist() == iso.predict(row).tolist(), v
 
 
 def test_interpreter_agrees_with_sklearn_exactly():

@@ -17,7 +17,10 @@ from . import ops as o
 from .graph import Graph
 from .layout import output_layout
 
-FLT_MAX = float(np.finfo(np.float32).max)
+# The smallest double that rounds to inf in float32 (round to nearest, ties to even: the
+# midpoint between FLT_MAX and 2^128 goes up, as FLT_MAX's last bit is odd). Doubles between
+# FLT_MAX and it round down to FLT_MAX, and scikit-learn's float32 cast takes them.
+F32_OVERFLOW = float.fromhex("0x1.ffffffp+127")
 
 
 def _lookup(keys: tuple[float, ...], x: np.ndarray) -> np.ndarray:
@@ -65,17 +68,16 @@ def _step(op: o.Op, v: np.ndarray, status: np.ndarray, detail: np.ndarray) -> No
         idx = np.arange(src.shape[1])
         bad_nan = np.isnan(src)
         bad_inf = np.isinf(src)
-        if op.float32:
-            bad_inf |= np.abs(src) > FLT_MAX
+        if op.float32:  # what becomes +-inf when the library casts to float32
+            bad_inf |= np.abs(src) >= F32_OVERFLOW
         if not op.allow_nan:
             rows = bad_nan.any(axis=1)
             first = np.asarray(op.src)[np.argmax(bad_nan, axis=1)]
             _fail(status, detail, rows, errors.E_MISSING_VALUE, first)
-        if op.allow_inf:
-            bad_inf &= ~np.isinf(src)
-        rows = bad_inf.any(axis=1)
-        first = np.asarray(op.src)[np.argmax(bad_inf, axis=1)]
-        _fail(status, detail, rows, errors.E_INFINITE_VALUE, first)
+        if not op.allow_inf:
+            rows = bad_inf.any(axis=1)
+            first = np.asarray(op.src)[np.argmax(bad_inf, axis=1)]
+            _fail(status, detail, rows, errors.E_INFINITE_VALUE, first)
         del idx
     elif isinstance(op, o.Constant):
         v[:, list(op.dst)] = np.asarray(op.values, dtype=np.float64)

@@ -105,17 +105,20 @@ static int sm_check_finite(const double *v, const int32_t *src, int32_t n, int a
     return SM_OK;
 }
 
-/* As sm_check_finite, and values beyond float32's range are errors too (scikit-learn trees
- * cast X to float32 and refuse what overflows). */
-#define SM_FLT_MAX 0x1.fffffep+127
+/* As sm_check_finite for a library that casts X to float32 (scikit-learn trees): a double
+ * that rounds to +-inf in float32 is infinite too. That is |x| >= 2^128 - 2^103, the midpoint
+ * between FLT_MAX and 2^128, which rounds up (ties to even: FLT_MAX's last bit is odd); the
+ * doubles just above FLT_MAX round down to it and are taken. Where infinities are allowed
+ * (IsolationForest) these values are as well: the cast turns them into the same inf. */
+#define SM_F32_OVERFLOW 0x1.ffffffp+127
 static int sm_check_finite_f32(const double *v, const int32_t *src, int32_t n, int allow_nan,
                                int allow_inf, int32_t *bad) {
     int32_t i;
     int rc = sm_check_finite(v, src, n, allow_nan, allow_inf, bad);
-    if (rc != SM_OK) return rc;
+    if (rc != SM_OK || allow_inf) return rc;
     for (i = 0; i < n; i++) {
         double x = v[src[i]];
-        if (!sm_is_inf(x) && (x > SM_FLT_MAX || x < -SM_FLT_MAX)) { *bad = src[i]; return SM_E_INFINITE_VALUE; }
+        if (x >= SM_F32_OVERFLOW || x <= -SM_F32_OVERFLOW) { *bad = src[i]; return SM_E_INFINITE_VALUE; }
     }
     return SM_OK;
 }
