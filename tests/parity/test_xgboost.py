@@ -347,6 +347,23 @@ def test_parity(case, tmp_path, record_property):
 
 
 # -------------------------------------------------------------------- focused checks
+@pytest.mark.parametrize("library", ["xgboost", "lightgbm"])
+def test_bool_columns_build_and_match(library, tmp_path):
+    """A bool column: the build's probe rows (NaN, inf) turned it into object, which both
+    libraries refuse, so every row of the check was 'model raised' and the build failed."""
+    rng = np.random.default_rng(SEED + 9)
+    X = pd.DataFrame({"a": rng.normal(size=600), "flag": rng.random(600) > 0.5})
+    y = ((X.a > 0) ^ X.flag).astype(int)
+    if library == "lightgbm":
+        lgb = pytest.importorskip("lightgbm")
+        model = lgb.LGBMClassifier(n_estimators=20, verbose=-1).fit(X[:400], y[:400])
+    else:
+        model = xgb.XGBClassifier(n_estimators=20, max_depth=3, n_jobs=1).fit(X[:400], y[:400])
+    art = staticml.build(model, X[:200], out=tmp_path / "b", name="b")
+    _passed(art)
+    _assert_outputs(art, model, X[400:], library)
+
+
 @pytest.mark.parametrize("target", ["binary", "multi", "real"])
 def test_xgboost_after_preprocessing_in_a_pipeline(target, tmp_path):
     """The last step of a pipeline gets XGBoost's float32 tolerance too: with scikit-learn's

@@ -82,12 +82,16 @@ def _check_shape(graph: Graph, sample: Any) -> None:
 
 
 def _widen_floats(sample: Any) -> Any:
-    """``sample`` with float32/float16 arrays or DataFrame columns as float64."""
+    """``sample`` with float32/float16 arrays, or DataFrame float32/float16/bool columns, as
+    float64."""
     def narrow(dt: Any) -> bool:
         return isinstance(dt, np.dtype) and dt.kind == "f" and dt.itemsize < 8
 
     if hasattr(sample, "columns"):
-        cols = {c: np.float64 for c, dt in sample.dtypes.items() if narrow(dt)}
+        # bool columns too: probe rows put NaN and inf in every number column, and a bool
+        # column holding them would become object, which XGBoost and LightGBM refuse.
+        cols = {c: np.float64 for c, dt in sample.dtypes.items()
+                if narrow(dt) or (isinstance(dt, np.dtype) and dt.kind == "b")}
         return sample.astype(cols) if cols else sample
     if isinstance(sample, np.ndarray) and narrow(sample.dtype):
         return sample.astype(np.float64)
