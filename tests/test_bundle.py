@@ -185,6 +185,30 @@ def test_a_bundle_rebuilt_in_place_loads_the_new_model(tmp_path):
         assert np.abs(again.predict_proba(X) - model.predict_proba(X)).max() <= 1e-9
 
 
+@pytest.mark.parametrize("change, error, match", [
+    ({"name": None}, "BuildError", "not a valid C identifier"),
+    ({"name": "m" * 65}, "BuildError", "at most 64 characters"),
+    ({"out": None}, "BuildError", "out must be a directory path"),
+    ({"sample": "empty"}, "InputError", "the sample has no rows"),
+])
+def test_build_arguments_are_checked_before_any_work(tmp_path, churn, change, error, match):
+    model, X_train, _, _ = churn
+    args = {"model": model, "sample": X_train[:50], "out": tmp_path / "b", "name": "m", **change}
+    if change.get("sample") == "empty":
+        args["sample"] = X_train[:0]
+    with pytest.raises(getattr(staticml.errors, error), match=match):
+        staticml.build(**args)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_targets_as_one_comma_separated_string(tmp_path, churn):
+    model, X_train, _, _ = churn
+    art = staticml.build(model, X_train[:50], tmp_path / "b", name="m", targets="native")
+    assert list(art.manifest["targets"]) == [HOST]
+    with pytest.raises(ArtifactError, match="bundle's directory path"):
+        staticml.load(None)
+
+
 def test_invalid_name_is_refused(tmp_path, churn):
     model, X_train, _, _ = churn
     with pytest.raises(BuildError, match="C identifier"):

@@ -183,3 +183,13 @@ def test_one_row_must_be_a_mapping(strict):
                       ("red", "str"), (X[:2], r"predict\(df\)")]:
         with pytest.raises(InputError, match=f"one row is a mapping.*{hint}"):
             art.predict_one(bad)
+
+
+def test_frames_and_rows_of_the_wrong_shape(strict):
+    _, X, art = strict
+    multi = X[:3].copy()
+    multi.columns = pd.MultiIndex.from_tuples([("f", c) for c in X.columns])
+    with pytest.raises(InputError, match="MultiIndex columns; flatten them"):
+        art.predict(multi)
+    with pytest.raises(InputError, match="rows of different lengths; every row needs 2 values"):
+        art.predict([[0.1, "red"], [0.2, "blue", 3.0]])

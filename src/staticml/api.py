@@ -130,11 +130,19 @@ def build(model: Any, sample: Any, out: str | Path, name: str = "model",
     from .data.contract import POLICIES
 
     say = progress or (lambda msg: log.info(msg))
-    if not _NAME.match(name):
+    if not isinstance(name, str) or not _NAME.match(name):
         raise BuildError(f"name {name!r} is not a valid C identifier (letters, digits, '_', "
-                         "not starting with a digit); pass e.g. --name churn_model")
+                         "not starting with a digit, at most 64 characters); pass e.g. "
+                         "--name churn_model")
     if on_violation not in POLICIES:
         raise BuildError(f"on_violation must be one of {list(POLICIES)}, not {on_violation!r}")
+    if not isinstance(out, (str, os.PathLike)):
+        raise BuildError(f"out must be a directory path, not {type(out).__name__}")
+    if isinstance(targets, str):  # "native,java" as the CLI takes it, not its characters
+        targets = [t.strip() for t in targets.split(",") if t.strip()]
+    if sample is None or (hasattr(sample, "__len__") and len(sample) == 0):
+        raise InputError("the sample has no rows: pass rows like the training data (they fix "
+                         "the input schema and are checked for parity)")
     wanted = resolve(list(targets))
     out = Path(out)
     bf.check_destination(out)
@@ -371,6 +379,8 @@ def load(path: str | Path, target: str = "native", threads: int | None = None) -
     ``threads``: batches of more than a few thousand rows are split over this many threads
     (default: ``STATICML_THREADS``, else every core this process may use; 1 = the calling
     thread only). Results do not depend on it: each row is computed by the same code."""
+    if not isinstance(path, (str, os.PathLike)):
+        raise ArtifactError(f"load takes the bundle's directory path, not {type(path).__name__}")
     return Artifact.open(path, target=target, threads=threads)
 
 
@@ -464,6 +474,9 @@ def predict_file(path: str | Path, data: str | Path, out: str | Path | None = No
     art = load(path, target=target)
     if proba and art._proba is None:
         raise BuildError("this model has no predict_proba; drop --proba")
+    if out is not None and not Path(out).resolve().parent.is_dir():
+        raise InputError(f"the output's directory {Path(out).parent} does not exist; create it "
+                         "or choose another path")
     if out is not None and _same_file(out, data):
         raise InputError(f"the output {out} is the input file: writing the predictions would "
                          "replace the data; choose another output path")

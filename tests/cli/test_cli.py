@@ -121,6 +121,9 @@ def test_predict_refuses_to_write_over_its_input(built, files, tmp_path):
         res = staticml("predict", bundle, data, "-o", out)
         assert res.returncode == 3 and "is the input file" in res.stderr, res.stderr
     assert data.read_bytes() == (files / "test.csv").read_bytes()
+    res = staticml("predict", bundle, data, "-o", tmp_path / "nodir" / "p.csv")
+    assert res.returncode == 3 and "directory" in res.stderr and "nodir does not exist" in \
+        res.stderr, res.stderr
 
 
 @pytest.mark.parametrize("rows, problem", [

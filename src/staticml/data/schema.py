@@ -109,7 +109,11 @@ class RowEncoder:
             return self._encode_frame(x)
         if isinstance(x, Mapping):
             return self.encode_dict(x)[None, :]
-        arr = np.asarray(x)
+        try:
+            arr = np.asarray(x)
+        except ValueError:  # ragged rows
+            raise InputError(f"rows of different lengths; every row needs {self.n} values "
+                             f"({', '.join(self.names[:8])})") from None
         if arr.ndim == 1 and arr.shape[0] == self.n and self.n > 1:
             raise InputError(
                 f"expected a 2-D array of shape (n_rows, {self.n}); got a 1-D array. "
@@ -229,7 +233,14 @@ class RowEncoder:
         return [row[k] for k in positions.tolist()]
 
     def _encode_frame(self, df: Any) -> np.ndarray:
-        cols, index, positions, in_order = self._layout(df)
+        try:
+            cols, index, positions, in_order = self._layout(df)
+        except ValueError:
+            if getattr(df.columns, "nlevels", 1) > 1:
+                raise InputError("the DataFrame has MultiIndex columns; flatten them to the "
+                                 f"model's column names ({', '.join(self.names[:8])}) "
+                                 "first") from None
+            raise
         if self.all_numeric and positions is not None and _numeric_frame(df):
             try:  # one conversion of the whole frame: ~2 us for a row, not ~1 us per column
                 arr = df.to_numpy(dtype=np.float64)
