@@ -197,6 +197,16 @@ def test_features_without_matches_a_direct_computation(lr, tmp_path) -> None:
     assert res.returncode == 3 and "no input 'nope'" in res.stderr
     res = cli("features", tmp_path / "b", "--without", "visits")
     assert res.returncode == 2 and "--data" in res.stderr
+    strings = [c for c in frame.columns if not pd.api.types.is_numeric_dtype(frame[c])]
+    res = cli("features", tmp_path / "b", "--without", strings[0], "--data", data, "--json")
+    assert res.returncode == 0, res.stderr  # a string column's default stand-in
+    assert json.loads(res.stdout)["without"]["fill"]["strategy"] == "most_frequent"
+    res = cli("features", tmp_path / "b", "--without", "visits", "--without", strings[0],
+              "--data", data)
+    assert res.returncode == 2 and "one column per run" in res.stderr
+    frame.drop(columns=["visits"]).to_csv(tmp_path / "lacks.csv", index=False)
+    res = cli("features", tmp_path / "b", "--without", "visits", "--data", tmp_path / "lacks.csv")
+    assert res.returncode == 3 and "the data lacks 'visits'" in res.stderr, res.stderr
 
 
 # ----------------------------------------------------------------------- compat

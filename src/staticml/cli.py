@@ -259,15 +259,16 @@ def inspect(bundle: str, as_json: bool) -> None:
 
 @main.command()
 @click.argument("bundle", type=click.Path(file_okay=False))
-@click.option("--without", "without", default=None, metavar="COLUMN",
-              help="Measure what losing COLUMN costs on --data.")
+@click.option("--without", "without", multiple=True, metavar="COLUMN",
+              help="Measure what losing COLUMN costs on --data (one column per run).")
 @click.option("--data", "data", type=click.Path(dir_okay=False), default=None,
               help="CSV/Parquet rows to measure on (with --without).")
-@click.option("--fill", default="median", show_default=True,
+@click.option("--fill", default=None,
               help="Stand-in for COLUMN when the bundle has no fallback for it: median, "
-                   "mean, most_frequent or constant:VALUE, computed on --data.")
+                   "mean, most_frequent or constant:VALUE, computed on --data "
+                   "[default: median for numbers, most_frequent for strings].")
 @click.option("--json", "as_json", is_flag=True)
-def features(bundle: str, without: str | None, data: str | None, fill: str,
+def features(bundle: str, without: tuple[str, ...], data: str | None, fill: str | None,
              as_json: bool) -> None:
     """List the inputs the model needs and those it ignores; with --without, measure what
     losing one costs.
@@ -288,14 +289,17 @@ def features(bundle: str, without: str | None, data: str | None, fill: str,
         "ignored": [r["name"] for r in rows if not r["used"]],
         "dropped": art.manifest.get("dropped_inputs", []),
         "inputs": rows}
-    if without is not None:
+    if len(without) > 1:
+        _fail(click.UsageError(f"--without takes one column per run (got {list(without)}); "
+                               "run features once per column"))
+    if without:
         if data is None:
             _fail(click.UsageError("--without needs --data DATA to measure on"))
         from .data.impact import feature_impact
         from .data.io import read_table
 
         frame = _run(read_table, data)
-        result["without"] = _run(feature_impact, art, frame, without, fill)
+        result["without"] = _run(feature_impact, art, frame, without[0], fill)
     if as_json:
         _emit_json(result)
         return
@@ -317,7 +321,7 @@ def features(bundle: str, without: str | None, data: str | None, fill: str,
         for key in ("proba_mean_abs_change", "values_mean_abs_change"):
             if key in w:
                 parts.append(f"{key.replace('_', ' ')} {w[key]:.4g}")
-        err.print(escape(f"without {without!r} ({w['fill']['source']}, value "
+        err.print(escape(f"without {without[0]!r} ({w['fill']['source']}, value "
                          f"{w['fill']['value']!r}): " + ", ".join(parts)))
     click.echo(json.dumps({"needed": result["needed"], "ignored": result["ignored"]}))
 

@@ -18,7 +18,9 @@ from ..errors import InputError
 from . import fallback as fb
 
 
-def feature_impact(art: Any, data: Any, column: str, fill: str = "median") -> dict:
+def feature_impact(art: Any, data: Any, column: str, fill: str | None = None) -> dict:
+    """What predicting without ``column`` costs on ``data``: the bundle's fallback for it,
+    else ``fill`` (default: median for numbers, most frequent for strings) of ``data``."""
     names = [c.name for c in art.inputs]
     if column not in names:
         dropped = art.manifest.get("dropped_inputs", [])
@@ -27,7 +29,14 @@ def feature_impact(art: Any, data: Any, column: str, fill: str = "median") -> di
         raise InputError(f"the model has no input {column!r}{why}; its inputs are {names}")
     if not hasattr(data, "columns"):
         raise InputError("--without needs named columns: pass a CSV/Parquet file or DataFrame")
+    if column not in data.columns:
+        raise InputError(f"the data lacks {column!r}: the measure compares predictions with it "
+                         "and without it, so --data needs the column")
+    if not len(data):
+        raise InputError("the data has no rows to measure on")
     record = next(c for c in art.manifest["inputs"] if c["name"] == column)
+    if fill is None:
+        fill = "most_frequent" if record["dtype"] == "string" else "median"
     if record.get("fallback"):
         degraded = data.drop(columns=[column])
         how = {"source": "bundle fallback", **record["fallback"]}
