@@ -259,7 +259,7 @@ def test_unsupported_models_are_named() -> None:
     refused(model_text(header={**h, "version": "v9"}), "v9")
     refused(model_text(trees=with_tree(0, is_linear="1")), "linear")
     refused(model_text(trailer="end of trees\npandas_categorical:[[\"a\", \"b\"]]\n"),
-            "category")
+            "does not say which features")
     refused(model_text(trailer="end of trees\npandas_categorical:[[\n"), "JSON")
     # a tree count that is not a multiple of the trees per iteration
     refused(model_text(header={**h, "num_class": "3", "num_tree_per_iteration": "3",
@@ -380,3 +380,33 @@ def _resize(text: str) -> str:
     lines = [f"tree_sizes={' '.join(map(str, sizes))}" if ln.startswith("tree_sizes=") else ln
              for ln in lines]
     return "\n".join(lines) + text[i:]
+
+
+def _categorical_trailer(features: str, categories: str) -> str:
+    return (f"end of trees\n\nparameters:\n[categorical_feature: {features}]\n"
+            f"end of parameters\n\npandas_categorical:{categories}\n")
+
+
+def test_pandas_categories_are_mapped_to_their_features() -> None:
+    m = parse_model_text(model_text(trailer=_categorical_trailer(
+        "2", '[["lima", "oslo", "rome", "kyiv"]]')))
+    assert m.pandas_categorical == ((2, ("lima", "oslo", "rome", "kyiv")),)
+    # Tree 1 sends codes {0, 3} left: 'lima' and 'kyiv'; an unseen city codes as NaN
+    graph = lower(m, [InputColumn("age", "number"), InputColumn("income", "number"),
+                      InputColumn("city", "string", ("kyiv", "lima", "oslo", "rome"))])
+    X = np.array([[0.1, 1.0, 1.0], [0.1, 1.0, 0.0], [0.1, 1.0, -1.0], [0.1, 1.0, np.nan]])
+    out, status, _ = interpret.run(graph, X)  # city codes: lima, kyiv, unseen, missing
+    assert not status.any()
+    assert out[0, -1] == out[1, -1] != out[2, -1] == out[3, -1]
+
+
+@pytest.mark.parametrize("features, categories, words", [
+    ("1,2", '[["a"]]', "categorical_feature lists 2 features"),
+    ("2", '[["a", 1]]', "distinct strings or distinct finite numbers"),
+    ("2", '[["a", "a"]]', "distinct strings"),
+    ("2", '[[1.5, NaN]]', "distinct finite numbers"),
+    ("2", '[[]]', "list of category lists"),
+    ("7", '[["a"]]', "categorical_feature"),
+])
+def test_malformed_pandas_categories(features, categories, words) -> None:
+    refused(model_text(trailer=_categorical_trailer(features, categories)), words)

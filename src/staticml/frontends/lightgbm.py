@@ -55,9 +55,10 @@ import numpy as np
 from ..errors import ModelFileError, UnsupportedModelError
 from ..ir.graph import Builder
 from ..ir.ops import (MISSING_NAN, MISSING_NONE, MISSING_ZERO, BinaryProba, Classify,
-                      Elementwise, Head, MulAdd, Regress, Slots, Softmax)
+                      Elementwise, Head, MulAdd, Ordinal, Regress, Slots, Softmax)
 from ..ir.trees import Tree, assemble
 from .registry import key_of, register
+from .sklearn._common import category_key, sorted_keys
 
 __all__ = ["LightGBMModel", "load_lightgbm_file", "parse_model_text", "KZERO"]
 
@@ -149,6 +150,8 @@ class LightGBMModel:
     num_iteration: int                     # iterations predict() uses
     classes: np.ndarray | None = None      # 0..k-1 for classification objectives
     library: str = "lightgbm"
+    # (feature, categories) per pandas 'category' column: LightGBM codes a value by position
+    pandas_categorical: tuple = ()
 
     @property
     def classes_(self) -> np.ndarray:
@@ -186,30 +189,48 @@ class LightGBMModel:
             return None
         booster = lightgbm.Booster(model_str=self.text, params={"verbosity": -1})
         if self.classes is not None:
-            return _ReferenceClassifier(booster, self.num_iteration, self.classes)
-        return _ReferenceRegressor(booster, self.num_iteration)
+            return _ReferenceClassifier(booster, self.num_iteration, self.classes,
+                                        self.pandas_categorical)
+        return _ReferenceRegressor(booster, self.num_iteration, self.pandas_categorical)
 
 
 class _ReferenceRegressor:
-    """``Booster.predict`` with a fixed number of iterations."""
+    """``Booster.predict`` with a fixed number of iterations.
 
-    def __init__(self, booster: Any, num_iteration: int) -> None:
+    Columns the model took as pandas categories are given back that dtype with the training
+    categories: the check's probe rows (strings, NaN, an unseen value) arrive as plain
+    columns, which LightGBM refuses; a user's frame has the dtype."""
+
+    def __init__(self, booster: Any, num_iteration: int, categories: tuple = ()) -> None:
         self.booster = booster
         self.num_iteration = num_iteration
+        self.categories = categories
+
+    def _prepare(self, X: Any) -> Any:
+        if not (self.categories and hasattr(X, "columns")):
+            return X
+        import pandas as pd
+
+        X = X.copy()
+        for j, cats in self.categories:
+            col = X.columns[j]
+            X[col] = pd.Categorical(X[col], categories=list(cats))
+        return X
 
     def predict(self, X: Any) -> np.ndarray:
-        return self.booster.predict(X, num_iteration=self.num_iteration)
+        return self.booster.predict(self._prepare(X), num_iteration=self.num_iteration)
 
 
 class _ReferenceClassifier(_ReferenceRegressor):
     """``LGBMClassifier``'s predict/predict_proba on top of a Booster."""
 
-    def __init__(self, booster: Any, num_iteration: int, classes: np.ndarray) -> None:
-        super().__init__(booster, num_iteration)
+    def __init__(self, booster: Any, num_iteration: int, classes: np.ndarray,
+                 categories: tuple = ()) -> None:
+        super().__init__(booster, num_iteration, categories)
         self.classes_ = classes
 
     def predict_proba(self, X: Any) -> np.ndarray:
-        p = self.booster.predict(X, num_iteration=self.num_iteration)
+        p = self.booster.predict(self._prepare(X), num_iteration=self.num_iteration)
         if p.ndim == 1:
             return np.vstack((1.0 - p, p)).transpose()
         return p
@@ -328,7 +349,7 @@ def parse_model_text(text: str, num_iteration: int | None = None) -> LightGBMMod
     if len(trees) % ntpi:
         raise _fail("", f"{len(trees)} trees is not a multiple of num_tree_per_iteration="
                     f"{ntpi}")
-    _check_pandas_categorical(lines)
+    pandas_categorical = _pandas_categorical(lines, end_line, n_features)
 
     n_iter = len(trees) // ntpi
     use = n_iter if num_iteration is None or num_iteration <= 0 else min(num_iteration, n_iter)
@@ -338,7 +359,7 @@ def parse_model_text(text: str, num_iteration: int | None = None) -> LightGBMMod
         text=text, version=version, num_class=num_class, num_tree_per_iteration=ntpi,
         max_feature_idx=max_feature_idx, objective=objective, objective_params=obj_params,
         average_output="average_output" in header, feature_names=names, trees=trees,
-        num_iteration=use, classes=classes)
+        num_iteration=use, classes=classes, pandas_categorical=pandas_categorical)
 
 
 def _parse_header(lines: list[str]) -> tuple[dict[str, str], int | None]:
@@ -519,11 +540,19 @@ def _check_trailer(lines: list[str], i: int) -> None:
                     "(truncated or edited file?)")
 
 
-def _check_pandas_categorical(lines: list[str]) -> None:
+def _pandas_categorical(lines: list[str], end_line: int, n_features: int
+                        ) -> tuple[tuple[int, tuple], ...]:
+    """``(feature, categories)`` for each pandas 'category' column the model was trained on.
+
+    LightGBM's Python package records each such column's categories in the file's last line
+    (``pandas_categorical:[[...], ...]``, in column order) and the features they are in the
+    saved parameters (``[categorical_feature: 1,3]``); at prediction it codes a value as its
+    position in that list, and a value not in it (or missing) as NaN.
+    """
     last = next((ln for ln in reversed(lines) if ln.strip()), "")
     key = "pandas_categorical:"
     if not last.startswith(key):
-        return
+        return ()
     raw = last[len(key):]
     if len(raw) > MAX_PANDAS_CATEGORICAL:
         raise _fail("pandas_categorical", "too long")
@@ -532,14 +561,30 @@ def _check_pandas_categorical(lines: list[str]) -> None:
     except (ValueError, RecursionError):
         raise _fail("pandas_categorical", "is not valid JSON") from None
     if value is None or value == []:
-        return
-    if not isinstance(value, list):
-        raise _fail("pandas_categorical", "is not a list")
-    raise UnsupportedModelError(
-        "this LightGBM model was trained on pandas 'category' columns "
-        f"({len(value)} of them); staticml does not compile LightGBM's pandas category "
-        "mapping yet. Train on integer codes (e.g. df[col].cat.codes, NaN for missing) and "
-        "pass categorical_feature=[...] instead")
+        return ()
+    if not isinstance(value, list) or not all(isinstance(c, list) and c for c in value):
+        raise _fail("pandas_categorical", "is not a list of category lists")
+    for cats in value:
+        kinds = {type(c) for c in cats}
+        if not (kinds <= {str} or kinds <= {int, float}) or len(set(cats)) != len(cats) or \
+                any(isinstance(c, float) and not math.isfinite(c) for c in cats):
+            raise _fail("pandas_categorical", "a category list must hold distinct strings or "
+                        "distinct finite numbers")
+    param = next((ln for ln in lines[end_line:] if ln.startswith("[categorical_feature: ")), None)
+    if param is None:
+        raise UnsupportedModelError(
+            "this LightGBM model was trained on pandas 'category' columns but the file does "
+            "not say which features they are (no [categorical_feature: ...] parameter); save "
+            "it with booster.save_model() from LightGBM's Python package")
+    features = _int_array(param[len("[categorical_feature: "):].rstrip("]").replace(",", " "),
+                          "categorical_feature", None, 0, n_features - 1)
+    if len(features) != len(value) or sorted(set(features)) != sorted(features):
+        raise UnsupportedModelError(
+            f"this LightGBM model has {len(value)} pandas 'category' columns but "
+            f"categorical_feature lists {len(features)} features: categorical features given "
+            "both as pandas categories and as integer codes are not supported; use one or "
+            "the other")
+    return tuple((int(f), tuple(cats)) for f, cats in zip(sorted(features), value))
 
 
 def _parse_tree(index: int, block: list[tuple[int, str]], n_features: int) -> LightGBMTree:
@@ -803,6 +848,23 @@ def _require_numeric(b: Builder, src: Slots) -> None:
                 "(categorical features are integer codes); encode it first")
 
 
+def _code_pandas_categories(m: LightGBMModel, b: Builder, src: Slots) -> Slots:
+    """Each pandas 'category' column becomes its category's position, as LightGBM codes it
+    (``cat.set_categories(training categories).cat.codes``): unseen or missing -> NaN."""
+    if not m.pandas_categorical:
+        return src
+    out = list(src)
+    for j, cats in m.pandas_categorical:
+        keys = [category_key(b, src[j], c, m) for c in cats]
+        skeys, svals = sorted_keys(keys, [float(k) for k in range(len(cats))])
+        (dst,) = b.alloc(1)
+        b.emit(Ordinal(src[j], dst, skeys, svals, missing_value=math.nan,
+                       unknown_value=math.nan,
+                       note=f"LightGBM pandas category column {m.feature_names[j]!r}"))
+        out[j] = dst
+    return tuple(out)
+
+
 def lower_model(m: LightGBMModel, b: Builder, src: Slots, classes: Any = None,
                 as_classifier: bool | None = None) -> Head:
     """Lower a parsed model: a classifier head if it has classes, else its outputs as values.
@@ -814,6 +876,7 @@ def lower_model(m: LightGBMModel, b: Builder, src: Slots, classes: Any = None,
         raise UnsupportedModelError(
             f"the LightGBM model has {m.n_features_in_} features but receives {len(src)} "
             "columns")
+    src = _code_pandas_categories(m, b, src)
     _require_numeric(b, src)
     classes = m.classes if classes is None else classes
     if as_classifier is None:
@@ -872,6 +935,25 @@ def _sklearn_booster(est: Any) -> Any:
             f"{type(est).__name__}(pred_early_stop=True) stops adding trees per row at "
             "prediction time, which staticml does not reproduce")
     return est.booster_
+
+
+def is_lightgbm(obj: Any) -> bool:
+    return key_of(obj) in ("lightgbm.LGBMClassifier", "lightgbm.LGBMRegressor",
+                           "lightgbm.Booster")
+
+
+def parity_model(obj: Any) -> Any:
+    """What the parity check calls for a live LightGBM object: the object itself, or, for a
+    model trained on pandas categories, its booster behind the same re-typing of those
+    columns the file route's ``reference_model`` does."""
+    booster = obj if key_of(obj) == "lightgbm.Booster" else _sklearn_booster(obj)
+    parsed = from_booster(booster)
+    if not parsed.pandas_categorical:
+        return obj
+    n_iter = _booster_iterations(booster)
+    if key_of(obj) == "lightgbm.LGBMClassifier":
+        return _ReferenceClassifier(booster, n_iter, obj.classes_, parsed.pandas_categorical)
+    return _ReferenceRegressor(booster, n_iter, parsed.pandas_categorical)
 
 
 @register("lightgbm.LGBMClassifier", "lightgbm.LGBMRegressor", "lightgbm.Booster",

@@ -118,6 +118,7 @@ def reference_for(model: Any, graph: Graph, rows: Any, labels: list[str] | None 
     as a pipeline's last step (the pipeline then runs as the user runs it: its XGBoost step
     sees the preprocessed numbers, which need none of ``parity_model``'s re-coding).
     """
+    from ..frontends import lightgbm as lgb_frontend
     from ..frontends import xgboost as xgb_frontend
 
     final = model
@@ -129,6 +130,8 @@ def reference_for(model: Any, graph: Graph, rows: Any, labels: list[str] | None 
         ref_model = factory()
     else:
         ref_model = xgb_frontend.parity_model(model) if xgb and final is model else model
+        if lgb_frontend.is_lightgbm(model):
+            ref_model = lgb_frontend.parity_model(model)
     if ref_model is None:
         return (reference_from_ir(graph, rows), "ir (the model's library is not installed)",
                 parity.TOLERANCE)
