@@ -254,6 +254,7 @@ TOLERANCE: dict[str, float] = {
     "hist_gradient_boosting": ROUNDING,   # exact margins, then logistic
     "xgboost_binary": ROUNDING,           # exact float32 margins, then logistic in double
     "lightgbm_regression": EXACT,
+    "lightgbm_categories": ROUNDING,      # ordinal codes, exact margins, then logistic
     "sgd_modified_huber_ovr": ROUNDING,
     "sgd_log_loss_ovr": ROUNDING,
     "sgd_modified_huber_binary": ROUNDING,

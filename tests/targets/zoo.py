@@ -137,6 +137,22 @@ def lightgbm_regression():
     return model, X[:200], X[N_TRAIN:]
 
 
+def lightgbm_categories():
+    """LightGBM on pandas 'category' columns: held-out rows hold an unseen plan and region."""
+    import lightgbm as lgb
+
+    X, y = _frame()
+    X = X.astype({"plan": "category", "region": "category"})
+    model = lgb.LGBMClassifier(n_estimators=20, num_leaves=7, min_child_samples=5,
+                               min_data_per_group=5, cat_smooth=1.0, random_state=SEED,
+                               n_jobs=1, verbose=-1)
+    model.fit(X[:N_TRAIN], y[:N_TRAIN])
+    held = X[N_TRAIN:].astype({"plan": object, "region": object})
+    held.iloc[:5, held.columns.get_loc("plan")] = "enterprise"
+    held.iloc[5:10, held.columns.get_loc("region")] = None
+    return model, X[:200], held
+
+
 ZOO: dict[str, Callable[[], tuple[Any, Any, Any]]] = {
     "logreg_pipeline": logreg_pipeline,
     "mlp_multiclass": mlp_multiclass,
@@ -146,6 +162,7 @@ ZOO: dict[str, Callable[[], tuple[Any, Any, Any]]] = {
     "hist_gradient_boosting": hist_gradient_boosting,
     "xgboost_binary": xgboost_binary,
     "lightgbm_regression": lightgbm_regression,
+    "lightgbm_categories": lightgbm_categories,
 }
 
 
