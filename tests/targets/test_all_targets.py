@@ -62,6 +62,16 @@ def test_every_target_predicts_the_same_bits(key, tmp_path) -> None:
     assert report["passed"], report["not_run"]
     _check(report["targets"])
     assert report["targets"][HOST]["rows"] > len(held)
+    if key == "logreg_pipeline":  # an edited manifest is refused by every engine's schema
+        import shutil
+
+        shutil.copytree(tmp_path / "b", tmp_path / "edited")
+        m = json.loads((tmp_path / "edited" / "manifest.json").read_text())
+        m["outputs"]["classes"] = m["outputs"]["classes"][::-1]
+        (tmp_path / "edited" / "manifest.json").write_text(json.dumps(m))
+        for target in ("native", "wasm32", "onnx"):
+            with pytest.raises(staticml.errors.ArtifactError, match="in outputs"):
+                staticml.load(tmp_path / "edited", target=target)
 
 
 def test_cli_target_all_and_verify_json(tmp_path) -> None:

@@ -154,6 +154,8 @@ class Artifact:
                 engine = open_engine(root, manifest, target)
             except RunnerUnavailable as exc:
                 raise ArtifactError(f"cannot run target {target!r} here: {exc}") from None
+            if getattr(engine, "schema_json", ""):  # wasm, ONNX: their own compiled schema
+                mf.check_against_library(manifest, engine.schema_json, target)
             return cls(root, manifest, _RowAdapter(engine, manifest), target)
         plat = native_platform()
         target = next((t for t, rec in targets.items()
