@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Any
 
 import numpy as np
@@ -64,11 +65,11 @@ def _check_shape(graph: Graph, sample: Any) -> None:
     """Rows to check must have rows and the model's columns; say which are missing."""
     names = [c.name for c in graph.inputs]
     if hasattr(sample, "columns"):
-        cols = [str(c) for c in sample.columns]
-        dup = sorted({c for c in cols if cols.count(c) > 1})
+        counts = Counter(str(c) for c in sample.columns)
+        dup = sorted(c for c, k in counts.items() if k > 1)
         if dup:
             raise InputError(f"the data repeats column(s) {dup}; keep one of each")
-        missing = [n for n in names if n not in set(cols)]
+        missing = [n for n in names if n not in counts]
         if missing:
             raise InputError(f"the data is missing column(s) {missing}; the model needs "
                              f"{names}")
@@ -116,7 +117,9 @@ def reference_for(model: Any, graph: Graph, rows: Any, labels: list[str] | None 
     when that library is not installed: then the IR interpreter is the reference. XGBoost
     computes its outputs in float32, so its tolerance scales with float32 rounding, alone or
     as a pipeline's last step (the pipeline then runs as the user runs it: its XGBoost step
-    sees the preprocessed numbers, which need none of ``parity_model``'s re-coding).
+    sees the preprocessed numbers, which need none of ``parity_model``'s re-coding). A live
+    LightGBM model trained on pandas categories runs behind the same re-typing of those
+    columns as its file form (``lightgbm.parity_model``).
     """
     from ..frontends import lightgbm as lgb_frontend
     from ..frontends import xgboost as xgb_frontend
