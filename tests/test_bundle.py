@@ -1,6 +1,7 @@
 """The bundle is trusted only as far as its hashes: tampering, corruption and paths."""
 
 import json
+import os
 import re
 import shutil
 
@@ -207,6 +208,30 @@ def test_targets_as_one_comma_separated_string(tmp_path, churn):
     assert list(art.manifest["targets"]) == [HOST]
     with pytest.raises(ArtifactError, match="bundle's directory path"):
         staticml.load(None)
+
+
+def test_a_killed_builds_leftovers_are_swept_and_no_others(tmp_path, churn):
+    """A build killed with -9 leaves its staging directory; the next build of the same
+    bundle removes it, and leaves a live build's and another host's alone."""
+    import subprocess
+    import sys
+
+    from staticml.bundle.files import _owner_tag
+
+    model, X_train, _, _ = churn
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()  # a process id that no longer runs
+    host = _owner_tag().rsplit(".", 1)[0]
+    dead = [tmp_path / f".b.staging-{host}.{gone.pid}-abc", tmp_path / f".b.old-{host}.{gone.pid}"]
+    kept = [tmp_path / f".b.staging-{host}.{os.getpid()}-xyz",      # a build running now
+            tmp_path / f".b.staging-otherhost.{gone.pid}-abc",      # not ours to judge
+            tmp_path / f".c.staging-{host}.{gone.pid}-abc"]         # another bundle
+    for d in dead + kept:
+        d.mkdir()
+        (d / "partial.c").write_text("half")
+    staticml.build(model, X_train[:50], tmp_path / "b", name="b")
+    assert not any(d.exists() for d in dead)
+    assert all((d / "partial.c").exists() for d in kept)
 
 
 def test_invalid_name_is_refused(tmp_path, churn):

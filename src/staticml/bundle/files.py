@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import shutil
+import socket
 import tempfile
 from pathlib import Path
 
@@ -31,9 +33,45 @@ def file_record(root: Path, rel: str) -> dict:
     return {"sha256": sha256_file(path), "size": path.stat().st_size}
 
 
+def _owner_tag() -> str:
+    """Host and process of a build, in the names of its staging and old directories."""
+    host = "".join(ch if ch.isalnum() else "_" for ch in socket.gethostname())[:64]
+    return f"{host}.{os.getpid()}"
+
+
 def staging_dir(out: Path) -> Path:
     out.parent.mkdir(parents=True, exist_ok=True)
-    return Path(tempfile.mkdtemp(prefix=f".{out.name}.staging-", dir=out.parent))
+    remove_stale(out)
+    return Path(tempfile.mkdtemp(prefix=f".{out.name}.staging-{_owner_tag()}-",
+                                 dir=out.parent))
+
+
+def remove_stale(out: Path) -> list[Path]:
+    """Remove the staging and old directories of builds of ``out`` that died (killed, power
+    loss) on this host. Only directories whose process is gone are touched: a concurrent
+    build's, or another host's on a shared disk, is left alone."""
+    host = _owner_tag().rsplit(".", 1)[0]
+    pattern = re.compile(rf"^\.{re.escape(out.name)}\.(?:staging|old)-{re.escape(host)}\."
+                         r"(\d+)(?:-.*)?$")
+    removed = []
+    for path in out.parent.iterdir():
+        match = pattern.match(path.name)
+        if match and path.is_dir() and not _alive(int(match.group(1))):
+            shutil.rmtree(path, ignore_errors=True)
+            removed.append(path)
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    if os.name == "nt":  # signal 0 is CTRL_C_EVENT there: never probe, never sweep
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OSError):
+        return True  # exists (another user's) or cannot tell: keep its directory
+    return True
 
 
 def check_destination(out: Path) -> None:
@@ -49,7 +87,7 @@ def publish(staging: Path, out: Path) -> None:
     check_destination(out)
     old = None
     if out.exists():
-        old = out.with_name(f".{out.name}.old-{os.getpid()}")
+        old = out.with_name(f".{out.name}.old-{_owner_tag()}")
         os.replace(out, old)
     try:
         os.replace(staging, out)
