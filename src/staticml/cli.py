@@ -219,16 +219,17 @@ def inspect(bundle: str, as_json: bool) -> None:
       staticml inspect dist/churn
     """
     from .bundle import manifest as mf
-
     from .toolchain.compilers import native_platform
 
     m = _run(mf.read, Path(bundle))
-    _run(mf.verify_files, Path(bundle), m)
     plat = native_platform()
     if any(t == plat or rec.get("platform") == plat for t, rec in m["targets"].items()):
         from . import api
 
-        _run(api.load, bundle)  # compares the manifest with the library's own schema
+        # load hashes every file and compares the manifest with the library's own schema
+        m = _run(api.load, bundle).manifest
+    else:
+        _run(mf.verify_files, Path(bundle), m)
     if as_json:
         _emit_json(m)
         return

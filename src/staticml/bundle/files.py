@@ -33,10 +33,13 @@ def file_record(root: Path, rel: str) -> dict:
     return {"sha256": sha256_file(path), "size": path.stat().st_size}
 
 
+def _host() -> str:
+    return "".join(ch if ch.isalnum() else "_" for ch in socket.gethostname())[:64]
+
+
 def _owner_tag() -> str:
     """Host and process of a build, in the names of its staging and old directories."""
-    host = "".join(ch if ch.isalnum() else "_" for ch in socket.gethostname())[:64]
-    return f"{host}.{os.getpid()}"
+    return f"{_host()}.{os.getpid()}"
 
 
 def staging_dir(out: Path) -> Path:
@@ -46,20 +49,16 @@ def staging_dir(out: Path) -> Path:
                                  dir=out.parent))
 
 
-def remove_stale(out: Path) -> list[Path]:
+def remove_stale(out: Path) -> None:
     """Remove the staging and old directories of builds of ``out`` that died (killed, power
     loss) on this host. Only directories whose process is gone are touched: a concurrent
     build's, or another host's on a shared disk, is left alone."""
-    host = _owner_tag().rsplit(".", 1)[0]
-    pattern = re.compile(rf"^\.{re.escape(out.name)}\.(?:staging|old)-{re.escape(host)}\."
+    pattern = re.compile(rf"^\.{re.escape(out.name)}\.(?:staging|old)-{re.escape(_host())}\."
                          r"(\d+)(?:-.*)?$")
-    removed = []
     for path in out.parent.iterdir():
         match = pattern.match(path.name)
         if match and path.is_dir() and not _alive(int(match.group(1))):
             shutil.rmtree(path, ignore_errors=True)
-            removed.append(path)
-    return removed
 
 
 def _alive(pid: int) -> bool:

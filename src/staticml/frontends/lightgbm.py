@@ -947,9 +947,9 @@ def parity_model(obj: Any) -> Any:
     model trained on pandas categories, its booster behind the same re-typing of those
     columns the file route's ``reference_model`` does."""
     booster = obj if key_of(obj) == "lightgbm.Booster" else _sklearn_booster(obj)
-    parsed = from_booster(booster)
-    if not parsed.pandas_categorical:
+    if not getattr(booster, "pandas_categorical", None):  # most models: no second parse
         return obj
+    parsed = from_booster(booster)
     n_iter = _booster_iterations(booster)
     if key_of(obj) == "lightgbm.LGBMClassifier":
         return _ReferenceClassifier(booster, n_iter, obj.classes_, parsed.pandas_categorical)

@@ -25,14 +25,16 @@ from ._common import require_numeric
 from .linear import classes_of
 
 
-def _accepts(est: Any, value: float, column: int | None = None) -> bool:
+def _accepts(est: Any, value: float, column: int | None = None,
+             own: dict[int, Any] | None = None) -> bool:
     """Does ``est.predict`` accept ``value`` (in one column, or all)? Its own checks decide.
 
     Columns HistGradientBoosting encodes itself hold a training category in the probe row
-    (a float there would fail on the category's type, not on the value being probed)."""
+    (a float there would fail on the category's type, not on the value being probed);
+    ``own`` is ``_own_encoder_columns(est)``, passed by callers that probe many times."""
     n = int(est.n_features_in_)
     row: list[Any] = [value if column in (None, j) else 0.0 for j in range(n)]
-    for j, category in _own_encoder_columns(est).items():
+    for j, category in (_own_encoder_columns(est) if own is None else own).items():
         row[j] = category
     names = getattr(est, "feature_names_in_", None)
     if names is not None:
@@ -79,12 +81,12 @@ def _validation(est: Any, b: Builder, src: Slots, float32: bool) -> None:
     numeric = [(j, s) for j, s in enumerate(src) if j not in own]
     require_numeric(b, tuple(s for _, s in numeric), est)
     groups: dict[tuple[bool, bool], list[int]] = {}
-    for value_ok in ((_accepts(est, np.nan), _accepts(est, np.inf)),):
+    for value_ok in ((_accepts(est, np.nan, own=own), _accepts(est, np.inf, own=own)),):
         if all(value_ok):
             groups[value_ok] = [s for _, s in numeric]
         else:
             for j, s in numeric:
-                key = (_accepts(est, np.nan, j), _accepts(est, np.inf, j))
+                key = (_accepts(est, np.nan, j, own), _accepts(est, np.inf, j, own))
                 groups.setdefault(key, []).append(s)
     for (allow_nan, allow_inf), slots in groups.items():
         if allow_nan and allow_inf and not float32:
